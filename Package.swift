@@ -1,0 +1,60 @@
+// swift-tools-version:6.0
+//
+// daxfs: a persistent-memory filesystem that is formatted, mounted, checked
+// and manipulated in-process, on a plain file or on a device-DAX.
+//
+// Layering (each layer only imports the ones above it):
+//   CPMem, CDaxctl, CNdctl   system libraries (libpmem, libdaxctl, libndctl)
+//   CDaxShims                C helpers Swift cannot express (CRC32C/SSE4.2)
+//   DaxCore                  errors, sizes, CRC32C, little-endian codec
+//   PMem                     the only code that touches libpmem and mmap
+//   DaxFSFormat              pure on-media records, no I/O
+//   DaxFS                    the in-process filesystem engine
+//   daxfs                    the command-line tool (never imports C targets)
+import PackageDescription
+
+let package = Package(
+    name: "daxfs",
+    products: [
+        .executable(name: "daxfs", targets: ["daxfs"]),
+        .library(name: "DaxFS", targets: ["DaxFS"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CPMem",
+            pkgConfig: "libpmem",
+            providers: [.apt(["libpmem-dev"])]),
+        .systemLibrary(
+            name: "CDaxctl",
+            pkgConfig: "libdaxctl",
+            providers: [.apt(["libdaxctl-dev"])]),
+        .systemLibrary(
+            name: "CNdctl",
+            pkgConfig: "libndctl",
+            providers: [.apt(["libndctl-dev"])]),
+        .target(name: "CDaxShims"),
+        .target(name: "DaxCore", dependencies: ["CDaxShims"]),
+        .target(name: "PMem", dependencies: ["DaxCore", "CPMem", "CDaxctl", "CNdctl", "CDaxShims"]),
+        .target(name: "DaxFSFormat", dependencies: ["DaxCore"]),
+        .target(name: "DaxFS", dependencies: ["DaxCore", "PMem", "DaxFSFormat"]),
+        .executableTarget(
+            name: "daxfs",
+            dependencies: [
+                "DaxFS", "DaxFSFormat", "PMem", "DaxCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .target(
+            name: "DaxFSTestSupport",
+            dependencies: ["DaxCore", "PMem", "DaxFSFormat", "DaxFS"],
+            path: "Tests/DaxFSTestSupport"),
+        .testTarget(name: "DaxCoreTests", dependencies: ["DaxCore"]),
+        .testTarget(name: "PMemTests", dependencies: ["PMem", "DaxFSTestSupport"]),
+        .testTarget(name: "DaxFSFormatTests", dependencies: ["DaxFSFormat", "DaxFSTestSupport"]),
+        .testTarget(name: "DaxFSTests", dependencies: ["DaxFS", "DaxFSTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["DaxFSFormat", "DaxFSTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,71 @@
+/* CRC32C: SSE4.2 hardware path and slicing-by-8 software path. See daxshims.h. */
+#include "daxshims.h"
+#include <string.h>
+#include <pthread.h>
+#if defined(__x86_64__)
+#include <nmmintrin.h>
+#endif
+
+static uint32_t table[8][256];
+static pthread_once_t table_once = PTHREAD_ONCE_INIT;
+
+static void build_table(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
+        table[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; i++)
+        for (int s = 1; s < 8; s++)
+            table[s][i] = (table[s - 1][i] >> 8) ^ table[0][table[s - 1][i] & 0xff];
+}
+
+uint32_t daxfs_crc32c_update_sw(uint32_t crc, const void *buf, size_t len) {
+    pthread_once(&table_once, build_table);
+    const unsigned char *p = buf;
+    while (len && ((uintptr_t)p & 7)) { crc = table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8); len--; }
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        w ^= crc; /* little-endian host */
+        crc = table[7][w & 0xff] ^ table[6][(w >> 8) & 0xff] ^ table[5][(w >> 16) & 0xff] ^
+              table[4][(w >> 24) & 0xff] ^ table[3][(w >> 32) & 0xff] ^ table[2][(w >> 40) & 0xff] ^
+              table[1][(w >> 48) & 0xff] ^ table[0][w >> 56];
+        p += 8; len -= 8;
+    }
+    while (len--) crc = table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
+    return crc;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2")))
+uint32_t daxfs_crc32c_update_hw(uint32_t crc, const void *buf, size_t len) {
+    const unsigned char *p = buf;
+    uint64_t c = crc;
+    while (len && ((uintptr_t)p & 7)) { c = _mm_crc32_u8((uint32_t)c, *p++); len--; }
+    while (len >= 8) { uint64_t w; memcpy(&w, p, 8); c = _mm_crc32_u64(c, w); p += 8; len -= 8; }
+    while (len--) c = _mm_crc32_u8((uint32_t)c, *p++);
+    return (uint32_t)c;
+}
+
+int daxfs_crc32c_hw_available(void) {
+    static int cached = -1;
+    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (v < 0) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+#else
+uint32_t daxfs_crc32c_update_hw(uint32_t crc, const void *buf, size_t len) {
+    return daxfs_crc32c_update_sw(crc, buf, len);
+}
+int daxfs_crc32c_hw_available(void) { return 0; }
+#endif
+
+uint32_t daxfs_crc32c_update(uint32_t crc, const void *buf, size_t len) {
+    return daxfs_crc32c_hw_available() ? daxfs_crc32c_update_hw(crc, buf, len)
+                                       : daxfs_crc32c_update_sw(crc, buf, len);
+}

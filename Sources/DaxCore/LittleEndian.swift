@@ -1,0 +1,67 @@
+/// Explicit little-endian access to byte buffers at absolute offsets.
+///
+/// Naming follows swift-nio: `get`/`set` take an absolute byte offset and never
+/// move a cursor. Callers check the buffer length once before decoding a record
+/// (a short buffer from media is an environmental error and is thrown there);
+/// an out-of-bounds offset here is a programmer error and traps.
+extension UnsafeRawBufferPointer {
+    @inlinable public func getLE<T: FixedWidthInteger>(_ offset: Int, as: T.Type = T.self) -> T {
+        precondition(offset >= 0 && offset + MemoryLayout<T>.size <= count, "getLE out of bounds")
+        return T(littleEndian: loadUnaligned(fromByteOffset: offset, as: T.self))
+    }
+    @inlinable public func u8(_ o: Int) -> UInt8 { getLE(o) }
+    @inlinable public func u16(_ o: Int) -> UInt16 { getLE(o) }
+    @inlinable public func u32(_ o: Int) -> UInt32 { getLE(o) }
+    @inlinable public func u64(_ o: Int) -> UInt64 { getLE(o) }
+    @inlinable public func i64(_ o: Int) -> Int64 { getLE(o) }
+    /// A copy of `length` bytes at `offset`.
+    @inlinable public func bytes(_ offset: Int, _ length: Int) -> [UInt8] {
+        precondition(offset >= 0 && length >= 0 && offset + length <= count, "bytes out of bounds")
+        return Array(self[offset..<(offset + length)])
+    }
+}
+
+extension UnsafeMutableRawBufferPointer {
+    @inlinable public func setLE<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+        precondition(offset >= 0 && offset + MemoryLayout<T>.size <= count, "setLE out of bounds")
+        storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
+    }
+    @inlinable public func setBytes<C: Collection>(_ bytes: C, at offset: Int) where C.Element == UInt8 {
+        precondition(offset >= 0 && offset + bytes.count <= count, "setBytes out of bounds")
+        var i = offset
+        for b in bytes { self[i] = b; i += 1 }
+    }
+}
+
+/// A fixed-size little-endian record being built in DRAM before it is stored.
+public struct RecordBuffer: Sendable {
+    public private(set) var bytes: [UInt8]
+    public init(size: Int) { bytes = [UInt8](repeating: 0, count: size) }
+    public init(bytes: [UInt8]) { self.bytes = bytes }
+
+    public mutating func set<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+        bytes.withUnsafeMutableBytes { $0.setLE(value, at: offset) }
+    }
+    public mutating func set(bytes src: [UInt8], at offset: Int) {
+        bytes.withUnsafeMutableBytes { $0.setBytes(src, at: offset) }
+    }
+    public func get<T: FixedWidthInteger>(_ offset: Int, as: T.Type = T.self) -> T {
+        bytes.withUnsafeBytes { $0.getLE(offset) }
+    }
+    /// CRC32C of bytes [0, end) with the four bytes at `crcOffset` read as zero.
+    public func crc(end: Int, excluding crcOffset: Int, seed: UInt32) -> UInt32 {
+        bytes.withUnsafeBytes { crcExcluding($0, end: end, crcOffset: crcOffset, seed: seed) }
+    }
+}
+
+/// CRC32C of `buf[0..<end]` with the 4-byte checksum field at `crcOffset`
+/// treated as zero, without copying the buffer.
+public func crcExcluding(_ buf: UnsafeRawBufferPointer, end: Int, crcOffset: Int, seed: UInt32) -> UInt32 {
+    precondition(crcOffset >= 0 && crcOffset + 4 <= end && end <= buf.count)
+    var r = ~seed
+    r = CRC32C.update(r, UnsafeRawBufferPointer(rebasing: buf[0..<crcOffset]))
+    let zero: UInt32 = 0
+    r = withUnsafeBytes(of: zero) { CRC32C.update(r, $0) }
+    r = CRC32C.update(r, UnsafeRawBufferPointer(rebasing: buf[(crcOffset + 4)..<end]))
+    return ~r
+}

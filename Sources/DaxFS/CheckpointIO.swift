@@ -1,0 +1,142 @@
+import DaxCore
+import DaxFSFormat
+import PMem
+
+/// The metadata state as a checkpoint stores it.
+public struct CheckpointContent: Sendable {
+    public var inodes: [InodeRecord] = []
+    public var extents: [ExtentRecord] = []
+    public var free: [BlockRange] = []
+    public var intents: [IntentRecord] = []
+    public init() {}
+}
+
+/// Writes and reads checkpoint slots.
+///
+/// Persistence order of `write` (the crash contract): every chunk of the new
+/// checkpoint is stored and flushed into the *inactive* slot, one fence makes
+/// them durable, then the header is stored, flushed and fenced. Until that
+/// last fence the previous checkpoint (in the other slot) is the valid one;
+/// after it, the new one is. The caller restarts the log only after `write`
+/// returns.
+public enum CheckpointIO {
+    /// Writes `content` into slot `slot` with header fields from `header`
+    /// (whose counts and chunk count are filled in here).
+    /// Throws ENOSPC, leaving the media untouched, when the slot is too small.
+    public static func write(_ content: CheckpointContent, header: CheckpointHeader, slot: Int,
+                             media: PersistentMedia, layout: Layout) throws {
+        let sb = layout.sb
+        let seed = sb.recordSeed
+        var chunks: [UInt8] = []
+        var chunkCount: UInt32 = 0
+        var h = header
+        h.inodeCount = UInt64(content.inodes.count)
+        h.extentCount = UInt64(content.extents.count)
+        h.freeExtentCount = UInt64(content.free.count)
+        h.intentCount = UInt64(content.intents.count)
+
+        func pack<T>(_ items: [T], kind: CheckpointChunk.Kind, size: (T) -> Int,
+                     encode: (T, UnsafeMutableRawBufferPointer, Int) -> Void) {
+            var i = 0
+            while i < items.count {
+                let base = chunks.count
+                chunks.append(contentsOf: repeatElement(0, count: CheckpointChunk.size))
+                var used = 0
+                var n = 0
+                chunks.withUnsafeMutableBytes { p in
+                    while i < items.count, n < Int(UInt16.max), used + size(items[i]) <= CheckpointChunk.payloadCapacity {
+                        encode(items[i], p, base + CheckpointChunk.headerSize + used)
+                        used += size(items[i]); n += 1; i += 1
+                    }
+                    CheckpointChunk.seal(p, at: base, generation: h.generation, index: chunkCount, kind: kind,
+                                         count: UInt16(n), used: used, seed: seed)
+                }
+                chunkCount += 1
+            }
+        }
+        pack(content.inodes, kind: .inodes, size: { $0.encodedSize }, encode: { $0.encode(into: $1, at: $2) })
+        pack(content.extents, kind: .extents, size: { _ in ExtentRecord.size }, encode: { $0.encode(into: $1, at: $2) })
+        pack(content.free, kind: .free, size: { _ in BlockRange.size }, encode: { $0.encode(into: $1, at: $2) })
+        pack(content.intents, kind: .intents, size: { _ in IntentRecord.size }, encode: { $0.encode(into: $1, at: $2) })
+
+        guard Int(chunkCount) <= layout.slotCapacity else {
+            throw DaxError(.ENOSPC, "metadata (\(chunkCount) chunks) does not fit in a checkpoint slot of \(layout.slotCapacity) chunks")
+        }
+        h.chunkCount = chunkCount
+        let range = layout.slot(slot)
+        let chunkBase = range.lowerBound + CheckpointHeader.chunksOffset
+        if !chunks.isEmpty {
+            chunks.withUnsafeBytes { media.storeFlushed($0, at: chunkBase, site: CallSite(#fileID, #line)) }
+            media.fence()                          // chunks durable before the header names them
+        }
+        media.store(h.encode(seed: seed), at: range.lowerBound)
+        media.persist(at: range.lowerBound, count: CheckpointHeader.size)   // the switch point
+    }
+
+    /// The verified header of slot `slot`, or the reason it is not valid.
+    public static func header(slot: Int, media: PersistentMedia, layout: Layout) -> Result<CheckpointHeader, DaxError> {
+        let r = layout.slot(slot)
+        do {
+            return .success(try CheckpointHeader.decode(media.view(at: r.lowerBound, count: CheckpointHeader.size),
+                                                        sb: layout.sb, capacity: layout.slotCapacity))
+        } catch let e as DaxError {
+            return .failure(e.with("slot", slot))
+        } catch {
+            return .failure(DaxError(.EIO, "\(error)"))
+        }
+    }
+
+    /// The current checkpoint: the valid slot with the higher generation.
+    /// Throws EFSCORRUPTED when neither slot is valid.
+    public static func current(media: PersistentMedia, layout: Layout) throws -> (slot: Int, header: CheckpointHeader) {
+        let a = header(slot: 0, media: media, layout: layout)
+        let b = header(slot: 1, media: media, layout: layout)
+        switch (a, b) {
+        case (.success(let ha), .success(let hb)): return hb.generation > ha.generation ? (1, hb) : (0, ha)
+        case (.success(let ha), .failure): return (0, ha)
+        case (.failure, .success(let hb)): return (1, hb)
+        case (.failure(let ea), .failure(let eb)):
+            throw DaxError(.EFSCORRUPTED, "no valid checkpoint: slot 0: \(ea.message); slot 1: \(eb.message)")
+        }
+    }
+
+    /// Reads and verifies every chunk of a checkpoint into DRAM.
+    /// - Complexity: O(chunks), one CRC32C pass over the checkpoint.
+    public static func read(header h: CheckpointHeader, slot: Int, media: PersistentMedia, layout: Layout) throws -> CheckpointContent {
+        let sb = layout.sb
+        var c = CheckpointContent()
+        c.inodes.reserveCapacity(Int(min(h.inodeCount, 1 << 24)))
+        c.extents.reserveCapacity(Int(min(h.extentCount, 1 << 24)))
+        let base = layout.slot(slot).lowerBound + CheckpointHeader.chunksOffset
+        let p = media.bytes
+        for i in 0..<Int(h.chunkCount) {
+            let o = base + i * CheckpointChunk.size
+            let v = try CheckpointChunk.verify(p, at: o, generation: h.generation, index: UInt32(i), seed: sb.recordSeed)
+            var at = v.payloadOffset
+            let end = v.payloadOffset + v.used
+            for _ in 0..<v.count {
+                switch v.kind {
+                case .inodes:
+                    let r = try InodeRecord.decode(p, at: at, limit: end - at)
+                    c.inodes.append(r); at += r.encodedSize
+                case .extents:
+                    let e = ExtentRecord.decode(p, at: at)
+                    if let why = e.problem(in: sb) { throw DaxError(.EFSCORRUPTED, "checkpoint chunk \(i): \(why)") }
+                    c.extents.append(e); at += ExtentRecord.size
+                case .free:
+                    let r = BlockRange.decode(p, at: at)
+                    if let why = r.problem(in: sb) { throw DaxError(.EFSCORRUPTED, "checkpoint chunk \(i): \(why)") }
+                    c.free.append(r); at += BlockRange.size
+                case .intents:
+                    c.intents.append(try IntentRecord.decode(p, at: at)); at += IntentRecord.size
+                }
+            }
+            guard at == end else { throw DaxError(.EFSCORRUPTED, "checkpoint chunk \(i): entries do not fill \(v.used) bytes") }
+        }
+        guard UInt64(c.inodes.count) == h.inodeCount, UInt64(c.extents.count) == h.extentCount,
+              UInt64(c.free.count) == h.freeExtentCount, UInt64(c.intents.count) == h.intentCount else {
+            throw DaxError(.EFSCORRUPTED, "checkpoint counts do not match its chunks")
+        }
+        return c
+    }
+}

@@ -1,0 +1,160 @@
+import DaxCore
+
+/// The kind of an inode.
+public enum InodeKind: UInt16, Sendable, Codable {
+    case file = 1
+    case directory = 2
+}
+
+/// An inode as it is stored: in a log INODE record and in a checkpoint
+/// inode chunk. 96 fixed bytes, then the name (no NUL), padded to 8 bytes.
+///
+/// daxfs has no hard links, so every inode has exactly one parent and one
+/// name, and the name lives in the inode. A directory's entries are the
+/// inodes whose parent it is; the in-memory directory index is rebuilt from
+/// them at mount. Rename is therefore one record, and atomic.
+public struct InodeRecord: Equatable, Sendable {
+    public var ino: InodeNumber
+    public var parent: InodeNumber
+    public var size: UInt64
+    /// Bumped by every change to the inode or its data; with the generation
+    /// it forms the `--if-unchanged` token of swap-extents.
+    public var change: UInt64
+    public var atime: Int64
+    public var mtime: Int64
+    public var ctime: Int64
+    public var btime: Int64
+    public var generation: UInt32
+    /// Permission bits (0o7777).
+    public var mode: UInt32
+    public var uid: UInt32
+    public var gid: UInt32
+    public var nlink: UInt32
+    public var kind: InodeKind
+    /// log2 of the allocation unit: 12 (4 KiB), 21 (2 MiB) or 30 (1 GiB).
+    public var allocShift: UInt8
+    public var flags: UInt8
+    /// 1 to 255 bytes of UTF-8 without '/' or NUL; empty only for the root.
+    public var name: [UInt8]
+
+    public init(ino: InodeNumber, parent: InodeNumber, kind: InodeKind, name: [UInt8], mode: UInt32,
+                uid: UInt32 = 0, gid: UInt32 = 0, size: UInt64 = 0, change: UInt64 = 0,
+                atime: Int64 = 0, mtime: Int64 = 0, ctime: Int64 = 0, btime: Int64 = 0,
+                generation: UInt32 = 0, nlink: UInt32 = 1, allocShift: UInt8 = 12, flags: UInt8 = 0) {
+        self.ino = ino; self.parent = parent; self.kind = kind; self.name = name; self.mode = mode
+        self.uid = uid; self.gid = gid; self.size = size; self.change = change; self.atime = atime
+        self.mtime = mtime; self.ctime = ctime; self.btime = btime; self.generation = generation
+        self.nlink = nlink; self.allocShift = allocShift; self.flags = flags
+    }
+
+    public static let fixedSize = 96
+    public static let maxNameLength = 255
+    public static let validAllocShifts: [UInt8] = [12, 21, 30]
+
+    public enum F {
+        public static let ino = Field("ino", 0, 8, .u64)
+        public static let parent = Field("parent", 8, 8, .u64)
+        public static let size = Field("size", 16, 8, .u64)
+        public static let change = Field("change", 24, 8, .u64)
+        public static let atime = Field("atime", 32, 8, .i64)
+        public static let mtime = Field("mtime", 40, 8, .i64)
+        public static let ctime = Field("ctime", 48, 8, .i64)
+        public static let btime = Field("btime", 56, 8, .i64)
+        public static let generation = Field("generation", 64, 4, .u32)
+        public static let mode = Field("mode", 68, 4, .u32)
+        public static let uid = Field("uid", 72, 4, .u32)
+        public static let gid = Field("gid", 76, 4, .u32)
+        public static let nlink = Field("nlink", 80, 4, .u32)
+        public static let kind = Field("kind", 84, 2, .u16)
+        public static let allocShift = Field("alloc_shift", 86, 1, .u8)
+        public static let flags = Field("flags", 87, 1, .u8)
+        public static let nameLength = Field("name_len", 88, 2, .u16)
+        public static let reserved = Field("reserved", 90, 6, .bytes)
+    }
+
+    public static let layout = RecordLayout(name: "inode", size: fixedSize, fields: [
+        F.ino, F.parent, F.size, F.change, F.atime, F.mtime, F.ctime, F.btime, F.generation, F.mode,
+        F.uid, F.gid, F.nlink, F.kind, F.allocShift, F.flags, F.nameLength, F.reserved,
+    ])
+
+    /// Encoded length: the fixed part plus the name padded to 8 bytes.
+    public var encodedSize: Int { InodeRecord.fixedSize + pad8(name.count) }
+
+    public func encode(into p: UnsafeMutableRawBufferPointer, at o: Int) {
+        p.setLE(ino.raw, at: o + F.ino.offset)
+        p.setLE(parent.raw, at: o + F.parent.offset)
+        p.setLE(size, at: o + F.size.offset)
+        p.setLE(change, at: o + F.change.offset)
+        p.setLE(atime, at: o + F.atime.offset)
+        p.setLE(mtime, at: o + F.mtime.offset)
+        p.setLE(ctime, at: o + F.ctime.offset)
+        p.setLE(btime, at: o + F.btime.offset)
+        p.setLE(generation, at: o + F.generation.offset)
+        p.setLE(mode, at: o + F.mode.offset)
+        p.setLE(uid, at: o + F.uid.offset)
+        p.setLE(gid, at: o + F.gid.offset)
+        p.setLE(nlink, at: o + F.nlink.offset)
+        p.setLE(kind.rawValue, at: o + F.kind.offset)
+        p.setLE(allocShift, at: o + F.allocShift.offset)
+        p.setLE(flags, at: o + F.flags.offset)
+        p.setLE(UInt16(name.count), at: o + F.nameLength.offset)
+        for i in 0..<6 { p[o + F.reserved.offset + i] = 0 }
+        p.setBytes(name, at: o + InodeRecord.fixedSize)
+        let padded = pad8(name.count)
+        for i in name.count..<padded { p[o + InodeRecord.fixedSize + i] = 0 }
+    }
+
+    /// Decodes and validates one inode at `o`, reading at most `limit` bytes.
+    /// Throws EFSCORRUPTED naming the first problem. Never traps.
+    public static func decode(_ p: UnsafeRawBufferPointer, at o: Int, limit: Int) throws -> InodeRecord {
+        guard o >= 0, limit >= fixedSize, o + fixedSize <= p.count else { throw corrupt("inode record truncated") }
+        let nameLen = Int(p.u16(o + F.nameLength.offset))
+        guard nameLen <= maxNameLength else { throw corrupt("inode name length \(nameLen) exceeds \(maxNameLength)") }
+        guard fixedSize + pad8(nameLen) <= limit, o + fixedSize + nameLen <= p.count else { throw corrupt("inode name runs past its record") }
+        guard let kind = InodeKind(rawValue: p.u16(o + F.kind.offset)) else {
+            throw corrupt("inode kind \(p.u16(o + F.kind.offset)) is unknown")
+        }
+        let r = InodeRecord(
+            ino: InodeNumber(p.u64(o + F.ino.offset)), parent: InodeNumber(p.u64(o + F.parent.offset)),
+            kind: kind, name: p.bytes(o + fixedSize, nameLen), mode: p.u32(o + F.mode.offset),
+            uid: p.u32(o + F.uid.offset), gid: p.u32(o + F.gid.offset), size: p.u64(o + F.size.offset),
+            change: p.u64(o + F.change.offset), atime: p.i64(o + F.atime.offset), mtime: p.i64(o + F.mtime.offset),
+            ctime: p.i64(o + F.ctime.offset), btime: p.i64(o + F.btime.offset),
+            generation: p.u32(o + F.generation.offset), nlink: p.u32(o + F.nlink.offset),
+            allocShift: p.u8(o + F.allocShift.offset), flags: p.u8(o + F.flags.offset))
+        if let problem = r.problem() { throw corrupt("inode \(r.ino): \(problem)") }
+        return r
+    }
+
+    /// Self-consistency of one inode, independent of the rest of the filesystem.
+    public func problem() -> String? {
+        if ino.raw == 0 { return "inode number 0" }
+        if parent.raw == 0 { return "parent inode number 0" }
+        if !InodeRecord.validAllocShifts.contains(allocShift) { return "allocation unit shift \(allocShift) is not 12, 21 or 30" }
+        if size > Geometry.maximumFileSize { return "size \(size) exceeds the maximum file size" }
+        if mode & ~0o7777 != 0 { return "mode \(String(mode, radix: 8)) has bits outside 07777" }
+        if ino == .root {
+            if kind != .directory || parent != .root || !name.isEmpty { return "the root must be a directory named \"\" whose parent is itself" }
+        } else if let why = InodeRecord.nameProblem(name) {
+            return why
+        }
+        if ino != .root && parent == ino { return "inode is its own parent" }
+        return nil
+    }
+
+    /// Why a name is not valid, or nil: 1–255 bytes of UTF-8, no '/' or NUL, not "." or "..".
+    public static func nameProblem(_ name: [UInt8]) -> String? {
+        if name.isEmpty { return "empty name" }
+        if name.count > maxNameLength { return "name is \(name.count) bytes; the limit is \(maxNameLength)" }
+        if name.contains(0x2F) || name.contains(0) { return "name contains '/' or NUL" }
+        if name == [0x2E] || name == [0x2E, 0x2E] { return "name is '.' or '..'" }
+        if String(validating: name, as: UTF8.self) == nil { return "name is not valid UTF-8" }
+        return nil
+    }
+
+    public var nameString: String { String(decoding: name, as: UTF8.self) }
+}
+
+@inline(__always) public func pad8(_ n: Int) -> Int { (n + 7) & ~7 }
+
+func corrupt(_ message: String) -> DaxError { DaxError(.EFSCORRUPTED, message) }

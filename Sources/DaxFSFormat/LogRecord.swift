@@ -1,0 +1,201 @@
+import DaxCore
+
+/// One metadata change, as appended to the log inside a transaction.
+///
+/// Every record starts with an 8-byte header: type (u16), length (u16, the
+/// whole record including the header, a multiple of 8) and a CRC32C (u32,
+/// seeded with the superblock's record seed) of the whole record with the
+/// CRC field read as zero.
+public enum LogRecord: Equatable, Sendable {
+    /// Create an inode or replace all of its fields (rename, chmod, chattr).
+    case inode(InodeRecord)
+    /// Delete an inode. Its extents must already be unmapped.
+    case inodeFree(InodeNumber, generation: UInt32)
+    /// Update size, change counter and times.
+    case inodeAttr(InodeAttrRecord)
+    /// Map file blocks to region blocks. The blocks must be allocated.
+    case extentMap(ExtentRecord)
+    /// Unmap file blocks [fileBlock, fileBlock+count). Does not free space.
+    case extentUnmap(InodeNumber, FileBlock, BlockCount)
+    /// Move every extent of `ino` at or after `from` by `delta` blocks
+    /// (negative for collapse-range, positive for insert-range).
+    case extentShift(InodeNumber, from: FileBlock, delta: Int64)
+    /// Space map: blocks leave the free space.
+    case alloc(BlockRange)
+    /// Space map: blocks return to the free space.
+    case free(BlockRange)
+    /// Begin a multi-step operation that recovery must finish.
+    case intent(IntentRecord)
+    /// Record that `done` blocks of intent `id` are complete.
+    case intentProgress(id: UInt64, done: BlockCount)
+    /// The intent is finished.
+    case intentDone(id: UInt64)
+
+    public enum RecordType: UInt16, CaseIterable, Sendable {
+        case inode = 1, inodeFree = 2, inodeAttr = 3, extentMap = 4, extentUnmap = 5, extentShift = 6
+        case alloc = 7, free = 8, intent = 9, intentProgress = 10, intentDone = 11
+
+        /// Fixed payload size, or nil for INODE (variable: 96 + padded name).
+        public var payloadSize: Int? {
+            switch self {
+            case .inode: nil
+            case .inodeFree: 16
+            case .inodeAttr: InodeAttrRecord.size
+            case .extentMap: ExtentRecord.size
+            case .extentUnmap, .extentShift: 24
+            case .alloc, .free: BlockRange.size
+            case .intent: IntentRecord.size
+            case .intentProgress, .intentDone: 16
+            }
+        }
+        public var name: String {
+            switch self {
+            case .inode: "INODE"
+            case .inodeFree: "INODE_FREE"
+            case .inodeAttr: "INODE_ATTR"
+            case .extentMap: "EXTENT_MAP"
+            case .extentUnmap: "EXTENT_UNMAP"
+            case .extentShift: "EXTENT_SHIFT"
+            case .alloc: "ALLOC"
+            case .free: "FREE"
+            case .intent: "INTENT"
+            case .intentProgress: "INTENT_PROGRESS"
+            case .intentDone: "INTENT_DONE"
+            }
+        }
+    }
+
+    public static let headerSize = 8
+    public enum H {
+        public static let type = Field("type", 0, 2, .u16)
+        public static let length = Field("length", 2, 2, .u16)
+        public static let crc = Field("crc", 4, 4, .u32)
+    }
+    public static let headerLayout = RecordLayout(name: "record_header", size: headerSize, fields: [H.type, H.length, H.crc])
+
+    public var type: RecordType {
+        switch self {
+        case .inode: .inode
+        case .inodeFree: .inodeFree
+        case .inodeAttr: .inodeAttr
+        case .extentMap: .extentMap
+        case .extentUnmap: .extentUnmap
+        case .extentShift: .extentShift
+        case .alloc: .alloc
+        case .free: .free
+        case .intent: .intent
+        case .intentProgress: .intentProgress
+        case .intentDone: .intentDone
+        }
+    }
+
+    /// Encoded length including the header.
+    public var encodedSize: Int {
+        if case .inode(let r) = self { return LogRecord.headerSize + r.encodedSize }
+        return LogRecord.headerSize + type.payloadSize!
+    }
+
+    /// Writes the record (header, payload, CRC) at `o`; `p` must have room.
+    public func encode(into p: UnsafeMutableRawBufferPointer, at o: Int, seed: UInt32) {
+        let len = encodedSize
+        let b = o + LogRecord.headerSize
+        p.setLE(type.rawValue, at: o + H.type.offset)
+        p.setLE(UInt16(len), at: o + H.length.offset)
+        p.setLE(UInt32(0), at: o + H.crc.offset)
+        switch self {
+        case .inode(let r): r.encode(into: p, at: b)
+        case .inodeFree(let ino, let gen):
+            p.setLE(ino.raw, at: b); p.setLE(gen, at: b + 8); p.setLE(UInt32(0), at: b + 12)
+        case .inodeAttr(let a):
+            p.setLE(a.ino.raw, at: b + InodeAttrRecord.F.ino.offset)
+            p.setLE(a.size, at: b + InodeAttrRecord.F.size.offset)
+            p.setLE(a.change, at: b + InodeAttrRecord.F.change.offset)
+            p.setLE(a.mtime, at: b + InodeAttrRecord.F.mtime.offset)
+            p.setLE(a.ctime, at: b + InodeAttrRecord.F.ctime.offset)
+        case .extentMap(let e): e.encode(into: p, at: b)
+        case .extentUnmap(let ino, let fb, let n):
+            p.setLE(ino.raw, at: b); p.setLE(fb.raw, at: b + 8); p.setLE(n.raw, at: b + 16)
+        case .extentShift(let ino, let from, let delta):
+            p.setLE(ino.raw, at: b); p.setLE(from.raw, at: b + 8); p.setLE(delta, at: b + 16)
+        case .alloc(let r), .free(let r): r.encode(into: p, at: b)
+        case .intent(let i): i.encode(into: p, at: b)
+        case .intentProgress(let id, let done): p.setLE(id, at: b); p.setLE(done.raw, at: b + 8)
+        case .intentDone(let id): p.setLE(id, at: b); p.setLE(UInt64(0), at: b + 8)
+        }
+        let record = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[o..<(o + len)])
+        p.setLE(CRC32C.checksum(record, seed: seed), at: o + H.crc.offset)
+    }
+
+    /// Encodes one record into a new array (tests and tools).
+    public func encoded(seed: UInt32) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: encodedSize)
+        out.withUnsafeMutableBytes { encode(into: $0, at: 0, seed: seed) }
+        return out
+    }
+
+    /// Verifies and decodes the record at `o`, reading no further than `end`.
+    /// Returns the record (a copy: nothing refers back to the media) and its
+    /// length. Throws EFSCORRUPTED for a bad type, length or checksum. Never traps.
+    public static func decode(_ p: UnsafeRawBufferPointer, at o: Int, end: Int, seed: UInt32) throws -> (LogRecord, Int) {
+        guard o >= 0, end <= p.count, o + headerSize <= end else { throw corrupt("record header truncated") }
+        let rawType = p.u16(o + H.type.offset)
+        let len = Int(p.u16(o + H.length.offset))
+        guard let type = RecordType(rawValue: rawType) else { throw corrupt("record type \(rawType) is unknown") }
+        guard len >= headerSize, len % 8 == 0, o + len <= end else { throw corrupt("record length \(len) is invalid") }
+        if let fixed = type.payloadSize, len != headerSize + fixed {
+            throw corrupt("\(type.name) record length \(len), expected \(headerSize + fixed)")
+        }
+        let stored = p.u32(o + H.crc.offset)
+        let computed = crcExcluding(UnsafeRawBufferPointer(rebasing: p[o..<(o + len)]), end: len, crcOffset: H.crc.offset, seed: seed)
+        guard stored == computed else { throw corrupt("\(type.name) record checksum mismatch") }
+        let b = o + headerSize
+        let record: LogRecord
+        switch type {
+        case .inode:
+            let r = try InodeRecord.decode(p, at: b, limit: len - headerSize)
+            guard headerSize + r.encodedSize == len else { throw corrupt("INODE record length \(len) does not match its name") }
+            record = .inode(r)
+        case .inodeFree: record = .inodeFree(InodeNumber(p.u64(b)), generation: p.u32(b + 8))
+        case .inodeAttr:
+            record = .inodeAttr(InodeAttrRecord(
+                ino: InodeNumber(p.u64(b)), size: p.u64(b + 8), change: p.u64(b + 16), mtime: p.i64(b + 24), ctime: p.i64(b + 32)))
+        case .extentMap: record = .extentMap(ExtentRecord.decode(p, at: b))
+        case .extentUnmap: record = .extentUnmap(InodeNumber(p.u64(b)), FileBlock(p.u64(b + 8)), BlockCount(p.u64(b + 16)))
+        case .extentShift: record = .extentShift(InodeNumber(p.u64(b)), from: FileBlock(p.u64(b + 8)), delta: p.i64(b + 16))
+        case .alloc: record = .alloc(BlockRange.decode(p, at: b))
+        case .free: record = .free(BlockRange.decode(p, at: b))
+        case .intent: record = .intent(try IntentRecord.decode(p, at: b))
+        case .intentProgress: record = .intentProgress(id: p.u64(b), done: BlockCount(p.u64(b + 8)))
+        case .intentDone: record = .intentDone(id: p.u64(b))
+        }
+        return (record, len)
+    }
+
+    /// Bounds checks that need the geometry: extents and space inside the
+    /// data area, sizes below the maximum. Nil when sound.
+    public func problem(in sb: Superblock) -> String? {
+        switch self {
+        case .inode(let r):
+            if let why = r.problem() { return why }
+            if UInt64(1) << r.allocShift < UInt64(sb.blockSize) { return "inode \(r.ino): allocation unit below the block size" }
+            return nil
+        case .inodeFree(let ino, _): return ino.raw <= 1 ? "INODE_FREE of inode \(ino)" : nil
+        case .inodeAttr(let a):
+            if a.ino.raw == 0 { return "INODE_ATTR of inode 0" }
+            return a.size > Geometry.maximumFileSize ? "size \(a.size) exceeds the maximum file size" : nil
+        case .extentMap(let e): return e.problem(in: sb)
+        case .extentUnmap(let ino, let fb, let n):
+            let (end, o) = fb.raw.addingReportingOverflow(n.raw)
+            return (ino.raw == 0 || n.raw == 0 || o || end > Geometry.maximumFileSize / UInt64(sb.blockSize)) ? "EXTENT_UNMAP range is invalid" : nil
+        case .extentShift(let ino, let from, let delta):
+            if ino.raw == 0 || delta == 0 || delta == Int64.min { return "EXTENT_SHIFT is invalid" }
+            if delta < 0 && UInt64(-delta) > from.raw { return "EXTENT_SHIFT moves blocks below file block 0" }
+            return nil
+        case .alloc(let r), .free(let r): return r.problem(in: sb)
+        case .intent(let i):
+            if i.ino1.raw == 0 || i.ino2.raw == 0 || i.count.raw == 0 { return "intent \(i.id) is invalid" }
+            return nil
+        case .intentProgress, .intentDone: return nil
+        }
+    }
+}

@@ -1,0 +1,172 @@
+import DaxCore
+
+/// A file extent: file blocks [fileBlock, fileBlock+count) live in region
+/// blocks [regionBlock, regionBlock+count). 32 bytes, in EXTENT_MAP log
+/// records and in checkpoint extent chunks.
+public struct ExtentRecord: Equatable, Sendable {
+    public var ino: InodeNumber
+    public var fileBlock: FileBlock
+    public var regionBlock: BlockNumber
+    public var count: BlockCount
+    public init(ino: InodeNumber, fileBlock: FileBlock, regionBlock: BlockNumber, count: BlockCount) {
+        self.ino = ino; self.fileBlock = fileBlock; self.regionBlock = regionBlock; self.count = count
+    }
+    public static let size = 32
+    public enum F {
+        public static let ino = Field("ino", 0, 8, .u64)
+        public static let fileBlock = Field("file_block", 8, 8, .u64)
+        public static let regionBlock = Field("region_block", 16, 8, .u64)
+        public static let count = Field("count", 24, 8, .u64)
+    }
+    public static let layout = RecordLayout(name: "extent", size: size, fields: [F.ino, F.fileBlock, F.regionBlock, F.count])
+
+    public func encode(into p: UnsafeMutableRawBufferPointer, at o: Int) {
+        p.setLE(ino.raw, at: o + F.ino.offset)
+        p.setLE(fileBlock.raw, at: o + F.fileBlock.offset)
+        p.setLE(regionBlock.raw, at: o + F.regionBlock.offset)
+        p.setLE(count.raw, at: o + F.count.offset)
+    }
+    public static func decode(_ p: UnsafeRawBufferPointer, at o: Int) -> ExtentRecord {
+        ExtentRecord(ino: InodeNumber(p.u64(o + F.ino.offset)), fileBlock: FileBlock(p.u64(o + F.fileBlock.offset)),
+                     regionBlock: BlockNumber(p.u64(o + F.regionBlock.offset)), count: BlockCount(p.u64(o + F.count.offset)))
+    }
+
+    /// Bounds and overflow against the geometry: the extent must be non-empty,
+    /// lie wholly inside the data area (never on metadata), and its file range
+    /// must stay below the maximum file size.
+    public func problem(in sb: Superblock) -> String? {
+        if ino.raw == 0 { return "extent of inode 0" }
+        if count.raw == 0 { return "empty extent" }
+        let maxFileBlocks = Geometry.maximumFileSize / UInt64(sb.blockSize)
+        let (fEnd, fo) = fileBlock.raw.addingReportingOverflow(count.raw)
+        if fo || fEnd > maxFileBlocks { return "extent file range [\(fileBlock), +\(count)) passes the maximum file size" }
+        return BlockRange(start: regionBlock, count: count).problem(in: sb)
+    }
+}
+
+extension BlockRange {
+    public static let size = 16
+    public enum F {
+        public static let start = Field("start", 0, 8, .u64)
+        public static let count = Field("count", 8, 8, .u64)
+    }
+    public static let layout = RecordLayout(name: "space", size: size, fields: [F.start, F.count])
+
+    public func encode(into p: UnsafeMutableRawBufferPointer, at o: Int) {
+        p.setLE(start.raw, at: o + F.start.offset)
+        p.setLE(count.raw, at: o + F.count.offset)
+    }
+    public static func decode(_ p: UnsafeRawBufferPointer, at o: Int) -> BlockRange {
+        BlockRange(p.u64(o + F.start.offset), p.u64(o + F.count.offset))
+    }
+    /// Non-empty, no overflow, wholly inside the data area.
+    public func problem(in sb: Superblock) -> String? {
+        if count.raw == 0 { return "empty block range" }
+        let (end, o) = start.raw.addingReportingOverflow(count.raw)
+        if o { return "block range \(self) overflows" }
+        if start.raw < sb.dataStartBlock.raw || end > sb.dataEndBlock {
+            return "block range \(self) is outside the data area [\(sb.dataStartBlock), \(sb.dataEndBlock))"
+        }
+        return nil
+    }
+}
+
+/// Size, change counter and times of an inode: the small record that writes
+/// and truncates log instead of a whole INODE record. 40 bytes.
+public struct InodeAttrRecord: Equatable, Sendable {
+    public var ino: InodeNumber
+    public var size: UInt64
+    public var change: UInt64
+    public var mtime: Int64
+    public var ctime: Int64
+    public init(ino: InodeNumber, size: UInt64, change: UInt64, mtime: Int64, ctime: Int64) {
+        self.ino = ino; self.size = size; self.change = change; self.mtime = mtime; self.ctime = ctime
+    }
+    public static let size = 40
+    public enum F {
+        public static let ino = Field("ino", 0, 8, .u64)
+        public static let size = Field("size", 8, 8, .u64)
+        public static let change = Field("change", 16, 8, .u64)
+        public static let mtime = Field("mtime", 24, 8, .i64)
+        public static let ctime = Field("ctime", 32, 8, .i64)
+    }
+    public static let layout = RecordLayout(name: "inode_attr", size: size, fields: [F.ino, F.size, F.change, F.mtime, F.ctime])
+}
+
+/// The kinds of intent: multi-step operations that recovery finishes.
+public enum IntentKind: UInt32, Sendable {
+    /// swap-extents: exchange `count` blocks of ino1 at block1 with ino2 at block2.
+    case swapExtents = 1
+}
+
+/// An intent: a logged promise that recovery (or fsck) completes an
+/// operation too large for one transaction, as XFS's intent items are.
+/// 96 bytes, in INTENT log records and checkpoint intent chunks.
+public struct IntentRecord: Equatable, Sendable {
+    public var id: UInt64
+    public var kind: IntentKind
+    /// Bit 0: exchange the sizes too (swap-extents --to-eof).
+    public var flags: UInt32
+    public var ino1: InodeNumber
+    public var block1: FileBlock
+    public var ino2: InodeNumber
+    public var block2: FileBlock
+    public var count: BlockCount
+    /// Blocks already exchanged; progress records advance it.
+    public var done: BlockCount
+    public var size1: UInt64
+    public var size2: UInt64
+    public init(id: UInt64, kind: IntentKind, flags: UInt32, ino1: InodeNumber, block1: FileBlock,
+                ino2: InodeNumber, block2: FileBlock, count: BlockCount, done: BlockCount, size1: UInt64, size2: UInt64) {
+        self.id = id; self.kind = kind; self.flags = flags; self.ino1 = ino1; self.block1 = block1
+        self.ino2 = ino2; self.block2 = block2; self.count = count; self.done = done; self.size1 = size1; self.size2 = size2
+    }
+    public static let swapSizesFlag: UInt32 = 1
+    public static let size = 96
+    public enum F {
+        public static let id = Field("id", 0, 8, .u64)
+        public static let kind = Field("kind", 8, 4, .u32)
+        public static let flags = Field("flags", 12, 4, .u32)
+        public static let ino1 = Field("ino1", 16, 8, .u64)
+        public static let block1 = Field("block1", 24, 8, .u64)
+        public static let ino2 = Field("ino2", 32, 8, .u64)
+        public static let block2 = Field("block2", 40, 8, .u64)
+        public static let count = Field("count", 48, 8, .u64)
+        public static let done = Field("done", 56, 8, .u64)
+        public static let size1 = Field("size1", 64, 8, .u64)
+        public static let size2 = Field("size2", 72, 8, .u64)
+        public static let reserved = Field("reserved", 80, 16, .bytes)
+    }
+    public static let layout = RecordLayout(name: "intent", size: size, fields: [
+        F.id, F.kind, F.flags, F.ino1, F.block1, F.ino2, F.block2, F.count, F.done, F.size1, F.size2, F.reserved,
+    ])
+
+    public func encode(into p: UnsafeMutableRawBufferPointer, at o: Int) {
+        p.setLE(id, at: o + F.id.offset)
+        p.setLE(kind.rawValue, at: o + F.kind.offset)
+        p.setLE(flags, at: o + F.flags.offset)
+        p.setLE(ino1.raw, at: o + F.ino1.offset)
+        p.setLE(block1.raw, at: o + F.block1.offset)
+        p.setLE(ino2.raw, at: o + F.ino2.offset)
+        p.setLE(block2.raw, at: o + F.block2.offset)
+        p.setLE(count.raw, at: o + F.count.offset)
+        p.setLE(done.raw, at: o + F.done.offset)
+        p.setLE(size1, at: o + F.size1.offset)
+        p.setLE(size2, at: o + F.size2.offset)
+        for i in 0..<F.reserved.size { p[o + F.reserved.offset + i] = 0 }
+    }
+
+    public static func decode(_ p: UnsafeRawBufferPointer, at o: Int) throws -> IntentRecord {
+        guard let kind = IntentKind(rawValue: p.u32(o + F.kind.offset)) else {
+            throw corrupt("intent kind \(p.u32(o + F.kind.offset)) is unknown")
+        }
+        let r = IntentRecord(id: p.u64(o + F.id.offset), kind: kind, flags: p.u32(o + F.flags.offset),
+                             ino1: InodeNumber(p.u64(o + F.ino1.offset)), block1: FileBlock(p.u64(o + F.block1.offset)),
+                             ino2: InodeNumber(p.u64(o + F.ino2.offset)), block2: FileBlock(p.u64(o + F.block2.offset)),
+                             count: BlockCount(p.u64(o + F.count.offset)), done: BlockCount(p.u64(o + F.done.offset)),
+                             size1: p.u64(o + F.size1.offset), size2: p.u64(o + F.size2.offset))
+        if r.done.raw > r.count.raw { throw corrupt("intent \(r.id): done \(r.done) exceeds count \(r.count)") }
+        if r.flags & ~swapSizesFlag != 0 { throw corrupt("intent \(r.id): unknown flags \(r.flags)") }
+        return r
+    }
+}

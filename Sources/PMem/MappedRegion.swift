@@ -1,0 +1,201 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CPMem
+import DaxCore
+import Synchronization
+
+/// A region mapped into this process: the real implementation of the
+/// persistence choke point.
+///
+/// Read-write mappings come from `pmem_map_file`. Persistence follows
+/// `pmem_is_pmem` on the mapping: true (device-DAX, or any file when
+/// `PMEM_IS_PMEM_FORCE=1`) gives cache-line flushes plus a fence
+/// (`pmem_flush`/`pmem_drain`, non-temporal `pmem_memset`/`pmem_memcpy`);
+/// false (a file on tmpfs or a disk) gives `pmem_msync` of the flushed pages
+/// at each fence. Read-only mappings use mmap(2) with PROT_READ, so a
+/// read-only user can never write.
+///
+/// Thread safety: stores to disjoint ranges may run concurrently. The msync
+/// path keeps its pending ranges under a mutex; a fence msyncs all of them.
+public final class MappedRegion: PersistentMedia, @unchecked Sendable {
+    public let info: RegionInfo
+    public let isReadOnly: Bool
+    public let persistencePath: PersistencePath
+    public let size: Int
+    private let base: UnsafeMutableRawPointer
+    private let mappedByLibpmem: Bool
+    /// Page-aligned ranges flushed but not yet msync'd (msync path only).
+    private let pending = Mutex<[Range<Int>]>([])
+    private let pageMask = Int(RegionPath.pageSize) - 1
+
+    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }
+
+    /// Maps an existing region (a regular file or a device-DAX) whole.
+    ///
+    /// Throws ENOENT, EISDIR, ENODEV (a character device that is not a
+    /// device-DAX), EINVAL (an empty file, or an alignment the mapping cannot
+    /// honour), or the error of the failed system call.
+    public static func map(_ path: String, readOnly: Bool) throws -> MappedRegion {
+        let info = try RegionPath.inspect(path)
+        guard info.size > 0 else {
+            throw DaxError(.EINVAL, "\(path) is empty (0 bytes); create it with 'daxfs mkfs --size'").with("region", path)
+        }
+        guard info.size <= UInt64(Int.max) else { throw DaxError(.EFBIG, "\(path) is too large to map").with("region", path) }
+        if info.kind == .deviceDAX {
+            guard info.alignment.isPowerOfTwo, info.size % info.alignment == 0 else {
+                throw DaxError(.EINVAL, "\(path): size \(info.size) is not a multiple of the device alignment \(ByteSize.exact(info.alignment)); the mapping cannot honour it")
+                    .with("region", path)
+            }
+        }
+        return readOnly ? try mapReadOnly(info) : try mapReadWrite(info)
+    }
+
+    private static func mapReadWrite(_ info: RegionInfo) throws -> MappedRegion {
+        var mappedLen = 0
+        var isPmem: Int32 = 0
+        errno = 0
+        guard let addr = daxfs_pmem_map_file(info.path, 0, 0, 0, &mappedLen, &isPmem) else {
+            let e = Errno.current
+            let why = String(cString: daxfs_pmem_errormsg())
+            var msg = "cannot map \(info.path): \(why.isEmpty ? e.strerror : why)"
+            if info.kind == .deviceDAX {
+                msg += " (device alignment \(ByteSize.exact(info.alignment)), size \(info.size))"
+            }
+            throw DaxError(e == Errno(rawValue: 0) ? .EIO : e, msg).with("region", info.path)
+        }
+        let region = MappedRegion(info: info, base: addr, size: mappedLen, readOnly: false,
+                                  path: isPmem != 0 ? .flushAndFence : .msync, libpmem: true)
+        try region.checkGeometry()
+        return region
+    }
+
+    private static func mapReadOnly(_ info: RegionInfo) throws -> MappedRegion {
+        let fd = try Sys.open(info.path, O_RDONLY)
+        defer { Glibc.close(fd) }
+        let addr = mmap(nil, Int(info.size), PROT_READ, MAP_SHARED, fd, 0)
+        guard let addr, addr != MAP_FAILED else {
+            let e = Errno.current
+            throw DaxError(e, "cannot map \(info.path) read-only: \(e.strerror)" +
+                           (info.kind == .deviceDAX ? " (device alignment \(ByteSize.exact(info.alignment)))" : ""))
+                .with("region", info.path)
+        }
+        let isPmem = pmem_is_pmem(addr, Int(info.size)) != 0
+        let region = MappedRegion(info: info, base: addr, size: Int(info.size), readOnly: true,
+                                  path: isPmem ? .flushAndFence : .msync, libpmem: false)
+        try region.checkGeometry()
+        return region
+    }
+
+    private init(info: RegionInfo, base: UnsafeMutableRawPointer, size: Int, readOnly: Bool,
+                 path: PersistencePath, libpmem: Bool) {
+        self.info = info
+        self.base = base
+        self.size = size
+        self.isReadOnly = readOnly
+        self.persistencePath = path
+        self.mappedByLibpmem = libpmem
+    }
+
+    /// The mapping must cover the whole region and start on the device alignment.
+    private func checkGeometry() throws {
+        if UInt64(size) != info.size {
+            throw DaxError(.EIO, "\(info.path): mapped \(size) bytes but the region has \(info.size)").with("region", info.path)
+        }
+        if info.kind == .deviceDAX && UInt(bitPattern: base) % UInt(info.alignment) != 0 {
+            throw DaxError(.EINVAL, "\(info.path): the mapping at \(base) does not honour the device alignment \(ByteSize.exact(info.alignment))")
+                .with("region", info.path)
+        }
+    }
+
+    deinit {
+        if mappedByLibpmem { _ = pmem_unmap(base, size) } else { _ = munmap(base, size) }
+    }
+
+    /// A writable pointer into the mapping, for direct-access mappings of file
+    /// data. Stores through it bypass the choke point; whoever stores through it
+    /// makes the range durable with `flush` + `fence` (or `persist`).
+    public func directPointer(at offset: Int) -> UnsafeMutableRawPointer {
+        precondition(!isReadOnly && offset >= 0 && offset <= size)
+        return base + offset
+    }
+
+    // MARK: PersistentMedia
+
+    @inline(__always) private func check(_ offset: Int, _ count: Int) {
+        precondition(!isReadOnly, "store to a read-only mapping")
+        precondition(offset >= 0 && count >= 0 && offset <= size - count, "store out of bounds")
+    }
+
+    public func store(_ src: UnsafeRawBufferPointer, at offset: Int, site: CallSite) {
+        check(offset, src.count)
+        guard let s = src.baseAddress else { return }
+        memcpy(base + offset, s, src.count)
+    }
+
+    public func storeFlushed(_ src: UnsafeRawBufferPointer, at offset: Int, site: CallSite) {
+        check(offset, src.count)
+        guard let s = src.baseAddress else { return }
+        if persistencePath == .flushAndFence {
+            _ = pmem_memcpy(base + offset, s, src.count, daxfs_PMEM_F_MEM_NODRAIN)
+        } else {
+            memcpy(base + offset, s, src.count)
+            addPending(offset, src.count)
+        }
+    }
+
+    public func fill(_ byte: UInt8, at offset: Int, count: Int, site: CallSite) {
+        check(offset, count)
+        if persistencePath == .flushAndFence {
+            _ = pmem_memset(base + offset, Int32(byte), count, daxfs_PMEM_F_MEM_NODRAIN | daxfs_PMEM_F_MEM_NONTEMPORAL)
+        } else {
+            memset(base + offset, Int32(byte), count)
+            addPending(offset, count)
+        }
+    }
+
+    public func flush(at offset: Int, count: Int, site: CallSite) {
+        check(offset, count)
+        if persistencePath == .flushAndFence { pmem_flush(base + offset, count) } else { addPending(offset, count) }
+    }
+
+    public func fence(site: CallSite) {
+        precondition(!isReadOnly, "fence on a read-only mapping")
+        if persistencePath == .flushAndFence { pmem_drain(); return }
+        let ranges = pending.withLock { p -> [Range<Int>] in
+            let r = p
+            p.removeAll(keepingCapacity: true)
+            return r
+        }
+        for r in MappedRegion.coalesce(ranges) {
+            _ = pmem_msync(base + r.lowerBound, r.count)
+        }
+    }
+
+    private func addPending(_ offset: Int, _ count: Int) {
+        guard count > 0 else { return }
+        let lo = offset & ~pageMask
+        let hi = min(size, (offset + count + pageMask) & ~pageMask)
+        pending.withLock { p in
+            if let last = p.last, last.upperBound >= lo, last.lowerBound <= hi {
+                p[p.count - 1] = min(last.lowerBound, lo)..<max(last.upperBound, hi)
+            } else {
+                p.append(lo..<hi)
+            }
+        }
+    }
+
+    static func coalesce(_ ranges: [Range<Int>]) -> [Range<Int>] {
+        guard ranges.count > 1 else { return ranges }
+        var sorted = ranges.sorted { $0.lowerBound < $1.lowerBound }
+        var out: [Range<Int>] = [sorted.removeFirst()]
+        for r in sorted {
+            if r.lowerBound <= out[out.count - 1].upperBound {
+                out[out.count - 1] = out[out.count - 1].lowerBound..<max(out[out.count - 1].upperBound, r.upperBound)
+            } else {
+                out.append(r)
+            }
+        }
+        return out
+    }
+}

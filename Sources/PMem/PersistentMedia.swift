@@ -1,0 +1,103 @@
+import DaxCore
+
+/// Where a store, flush or fence was issued from, for crash-test reports.
+public struct CallSite: Sendable, Hashable, CustomStringConvertible {
+    public var fileID: String
+    public var line: UInt
+    public init(_ fileID: StaticString, _ line: UInt) { self.fileID = "\(fileID)"; self.line = line }
+    public var description: String { "\(fileID):\(line)" }
+}
+
+/// How a region makes stores durable.
+public enum PersistencePath: String, Sendable, Codable {
+    /// `pmem_is_pmem` was true: CPU cache flushes (clwb/clflushopt) plus a fence.
+    case flushAndFence = "flush+fence"
+    /// Not real pmem (for example a file on tmpfs): `pmem_msync` at each fence.
+    case msync
+    /// A test double that records every store, flush and fence.
+    case recording
+}
+
+/// The single persistence choke point of daxfs.
+///
+/// Every byte daxfs writes to media goes through one of `store`,
+/// `storeFlushed` or `fill`, and becomes durable only after a `flush` of its
+/// range (implicit for `storeFlushed` and `fill`) followed by a `fence`.
+/// This is the x86 persistence model: a flush marks dirty cache lines for
+/// write-back, a fence waits until every marked line is in the power-fail
+/// domain, and an unflushed store may reach media at any moment (eviction).
+///
+/// Reads go straight through `bytes`, the cache image. A test double
+/// (`RecordingMedia` in the test support target) implements this protocol to
+/// record every store and fence and to build crash images.
+///
+/// Thread safety: implementations are safe to call from several threads, but
+/// a fence orders only what the caller has flushed; callers serialise the
+/// stores whose order matters (the filesystem's log lock does this).
+public protocol PersistentMedia: AnyObject, Sendable {
+    /// The cache image, as the CPU sees it. Never write through it.
+    var bytes: UnsafeRawBufferPointer { get }
+    /// Mapped length in bytes.
+    var size: Int { get }
+    /// True when the mapping is read-only: any store is a programmer error.
+    var isReadOnly: Bool { get }
+    var persistencePath: PersistencePath { get }
+
+    /// A cached store: visible to readers at once, durable only after flush+fence.
+    func store(_ src: UnsafeRawBufferPointer, at offset: Int, site: CallSite)
+    /// A copy that is written back as it goes (non-temporal for large copies):
+    /// durable after the next fence, with no separate flush.
+    func storeFlushed(_ src: UnsafeRawBufferPointer, at offset: Int, site: CallSite)
+    /// Sets `count` bytes to `byte` with non-temporal stores; durable after the next fence.
+    func fill(_ byte: UInt8, at offset: Int, count: Int, site: CallSite)
+    /// Marks the cache lines covering the range for write-back.
+    func flush(at offset: Int, count: Int, site: CallSite)
+    /// Waits until every flushed line is durable.
+    func fence(site: CallSite)
+}
+
+extension PersistentMedia {
+    /// Flush then fence: the range is durable when this returns.
+    public func persist(at offset: Int, count: Int, fileID: StaticString = #fileID, line: UInt = #line) {
+        let site = CallSite(fileID, line)
+        flush(at: offset, count: count, site: site)
+        fence(site: site)
+    }
+
+    public func store(_ bytes: [UInt8], at offset: Int, fileID: StaticString = #fileID, line: UInt = #line) {
+        bytes.withUnsafeBytes { store($0, at: offset, site: CallSite(fileID, line)) }
+    }
+
+    public func storeFlushed(_ bytes: [UInt8], at offset: Int, fileID: StaticString = #fileID, line: UInt = #line) {
+        bytes.withUnsafeBytes { storeFlushed($0, at: offset, site: CallSite(fileID, line)) }
+    }
+
+    /// An 8-byte aligned store of one little-endian word: atomic with respect
+    /// to power failure on x86 (a single aligned 8-byte store never tears).
+    public func storeWord(_ value: UInt64, at offset: Int, fileID: StaticString = #fileID, line: UInt = #line) {
+        precondition(offset % 8 == 0, "storeWord needs an 8-byte aligned offset")
+        withUnsafeBytes(of: value.littleEndian) { store($0, at: offset, site: CallSite(fileID, line)) }
+    }
+
+    public func fill(_ byte: UInt8, at offset: Int, count: Int, fileID: StaticString = #fileID, line: UInt = #line) {
+        fill(byte, at: offset, count: count, site: CallSite(fileID, line))
+    }
+    public func flush(at offset: Int, count: Int, fileID: StaticString = #fileID, line: UInt = #line) {
+        flush(at: offset, count: count, site: CallSite(fileID, line))
+    }
+    public func fence(fileID: StaticString = #fileID, line: UInt = #line) {
+        fence(site: CallSite(fileID, line))
+    }
+
+    /// A copy of `count` bytes from the cache image.
+    public func read(at offset: Int, count: Int) -> [UInt8] {
+        precondition(offset >= 0 && count >= 0 && offset + count <= size, "read out of bounds")
+        return Array(bytes[offset..<(offset + count)])
+    }
+
+    /// A view of `count` bytes of the cache image; valid while the media lives.
+    public func view(at offset: Int, count: Int) -> UnsafeRawBufferPointer {
+        precondition(offset >= 0 && count >= 0 && offset + count <= size, "view out of bounds")
+        return UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)])
+    }
+}

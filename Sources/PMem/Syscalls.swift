@@ -1,0 +1,47 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DaxCore
+
+/// Thin wrappers over the system calls PMem uses. The EINTR loop is written once here.
+enum Sys {
+    static func retrying<T: BinaryInteger>(_ body: () -> T) -> T {
+        while true {
+            let r = body()
+            if r == -1 && errno == EINTR { continue }
+            return r
+        }
+    }
+
+    static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0o644) throws -> Int32 {
+        let fd = retrying { Glibc.open(path, flags | O_CLOEXEC, mode) }
+        if fd < 0 { throw DaxError.syscall("open", path).with("path", path) }
+        return fd
+    }
+
+    static func fstat(_ fd: Int32, path: String) throws -> Glibc.stat {
+        var st = Glibc.stat()
+        if Glibc.fstat(fd, &st) != 0 { throw DaxError.syscall("fstat", path) }
+        return st
+    }
+
+    /// Reads a whole small text file (sysfs attribute), trimmed; nil when absent.
+    static func readSmallFile(_ path: String) -> String? {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { return nil }
+        defer { Glibc.close(fd) }
+        var buf = [UInt8](repeating: 0, count: 4096)
+        let n = retrying { buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) } }
+        if n < 0 { return nil }
+        var s = String(decoding: buf[0..<n], as: UTF8.self)
+        while s.last == "\n" || s.last == " " { s.removeLast() }
+        return s
+    }
+
+    static func readLink(_ path: String) -> String? {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink(path, &buf, buf.count - 1)
+        if n < 0 { return nil }
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

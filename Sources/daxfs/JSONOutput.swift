@@ -1,0 +1,13 @@
+import Foundation
+
+/// JSON output for `--json`: snake_case keys, sorted, pretty-printed, one
+/// document per command. The schemas are documented in daxfs(8).
+enum JSONOutput {
+    static func print<T: Encodable>(_ value: T) throws {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        e.keyEncodingStrategy = .convertToSnakeCase
+        let data = try e.encode(value)
+        Swift.print(String(decoding: data, as: UTF8.self))
+    }
+}
