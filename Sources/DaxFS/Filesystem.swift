@@ -45,6 +45,7 @@ public final class Filesystem: @unchecked Sendable {
         _ = try RegionPath.inspect(path)
         let lock = try RegionLock(path: path, exclusive: !options.readOnly)
         let media = try MappedRegion.map(path, readOnly: options.readOnly)
+        lock.publishOwner()   // mapping closed a descriptor, which dropped the POSIX part
         return try Filesystem(path: path, media: media, lock: lock, options: options)
     }
 

@@ -106,6 +106,7 @@ public enum Mkfs {
             lock = try RegionLock(path: path, exclusive: true)
             if info.size > 0 {
                 let current = try MappedRegion.map(path, readOnly: true)
+                lock?.publishOwner()
                 if let found = describeExisting(current) {
                     if !o.force {
                         throw DaxError(.EEXIST, "\(path) already holds \(found); use --force to overwrite it").with("region", path)
@@ -134,6 +135,7 @@ public enum Mkfs {
             if created { unlink(path) }
             throw error
         }
+        lock?.publishOwner()
         write(sb, to: media)
         return Result(superblock: sb, kind: existing?.kind ?? .file, created: created, dryRun: false,
                       overwrote: overwrote, persistencePath: media.persistencePath,
@@ -182,6 +184,8 @@ public enum Mkfs {
             return "a daxfs filesystem (uuid \(sb.uuidString)" + (sb.label.isEmpty ? ")" : ", label \"\(sb.label)\")")
         case .corrupt(let why):
             return "a damaged daxfs superblock (\(why))"
+        case .unsupported(let why):
+            return "a daxfs filesystem of another format version (\(why))"
         case .absent:
             break
         }

@@ -109,6 +109,7 @@ public struct RegionReport: Codable, Sendable {
             switch p {
             case .valid: "valid"
             case .corrupt(let why): "corrupt: \(why)"
+            case .unsupported(let why): "unsupported: \(why)"
             case .absent: "missing"
             }
         }
@@ -137,6 +138,7 @@ public struct RegionReport: Codable, Sendable {
         switch SuperblockReader.read(media).primary {
         case .valid: "yes"
         case .corrupt: "damaged"
+        case .unsupported: "newer format"
         case .absent: "no"
         }
     }

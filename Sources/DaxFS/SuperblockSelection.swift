@@ -35,6 +35,8 @@ public enum SuperblockReader {
                 throw DaxError(.EFSCORRUPTED, "\(path): the superblock describes a region of \(sb.regionSize) bytes but the region has \(media.size); run 'daxfs fsck'").with("region", path)
             }
             return (sb, state)
+        case .unsupported(let why):
+            throw DaxError(.EOPNOTSUPP, "\(path): \(why); refusing to use it").with("region", path)
         case .corrupt(let why):
             let hint = { if case .valid = copies.backup { return "the backup superblock is intact; run 'daxfs fsck -y' to restore it" } else { return "no valid backup superblock either" } }()
             throw DaxError(.EFSCORRUPTED, "\(path): primary superblock is corrupt: \(why); \(hint)").with("region", path)

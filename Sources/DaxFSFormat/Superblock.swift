@@ -126,6 +126,8 @@ public struct Superblock: Equatable, Sendable {
         case valid(Superblock, MountState)
         /// The magic is there but the record does not verify.
         case corrupt(String)
+        /// A daxfs superblock of a format version this code does not read.
+        case unsupported(String)
         /// No daxfs magic at all.
         case absent
     }
@@ -140,7 +142,7 @@ public struct Superblock: Equatable, Sendable {
             return .corrupt("superblock checksum mismatch (stored \(hex32(storedCRC)), computed \(hex32(computed)))")
         }
         let version = raw.u32(F.version.offset)
-        guard version == currentVersion else { return .corrupt("superblock format version \(version) is not supported (this daxfs reads version \(currentVersion))") }
+        guard version == currentVersion else { return .unsupported("superblock format version \(version) is not supported (this daxfs reads version \(currentVersion))") }
         guard raw.u32(F.headerSize.offset) == UInt32(size) else { return .corrupt("superblock size field is \(raw.u32(F.headerSize.offset)), expected \(size)") }
         let labelBytes = raw.bytes(F.label.offset, labelCapacity).prefix { $0 != 0 }
         let sb = Superblock(

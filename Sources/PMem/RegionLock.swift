@@ -3,6 +3,7 @@ import Glibc
 #endif
 import DaxCore
 import CDaxShims
+import Synchronization
 
 /// The advisory lock that keeps two mounts off one region.
 ///
@@ -15,6 +16,7 @@ import CDaxShims
 /// The lock lives as long as the object; `release()` drops it early.
 public final class RegionLock: @unchecked Sendable {
     private var fd: Int32
+    private var fileID: FileID?
     public let path: String
     public let exclusive: Bool
 
@@ -27,7 +29,9 @@ public final class RegionLock: @unchecked Sendable {
         var ofd = flock(l_type: type, l_whence: Int16(SEEK_SET), l_start: 0, l_len: 1, l_pid: 0)
         if fcntl(fd, daxfs_F_OFD_SETLK, &ofd) != 0 {
             let e = Errno.current
-            let holder = RegionLock.holder(fd: fd, type: type)
+            let id = try? FileID(fd: fd, path: path)
+            let mine = id.map { i in RegionLock.held.withLock { $0.contains(i) } } ?? false
+            let holder = mine ? getpid() : RegionLock.holder(fd: fd, type: type)
             Glibc.close(fd)
             fd = -1
             if e == .EAGAIN || e == .EACCES {
@@ -37,20 +41,42 @@ public final class RegionLock: @unchecked Sendable {
             }
             throw DaxError.syscall("fcntl(F_OFD_SETLK)", path, errno: e).with("region", path)
         }
-        var posix = flock(l_type: type, l_whence: Int16(SEEK_SET), l_start: 1, l_len: 1, l_pid: 0)
-        _ = fcntl(fd, F_SETLK, &posix)   // best effort: only for reporting the pid
+        fileID = try? FileID(fd: fd, path: path)
+        if let id = fileID { _ = RegionLock.held.withLock { $0.insert(id) } }
+        publishOwner()
+    }
+
+    /// Regions locked by this process, so a refusal can say "this process".
+    private static let held = Mutex<Set<FileID>>([])
+
+    struct FileID: Hashable {
+        var dev: UInt64, ino: UInt64
+        init(fd: Int32, path: String) throws {
+            let st = try Sys.fstat(fd, path: path)
+            dev = UInt64(st.st_dev); ino = UInt64(st.st_ino)
+        }
+    }
+
+    /// (Re)takes the POSIX lock on byte 1 that lets others read our pid.
+    ///
+    /// POSIX locks are dropped when the process closes *any* descriptor of
+    /// the file (pmem_map_file opens and closes one), so callers call this
+    /// again after mapping. Best effort: it only feeds the "in use by pid N" message.
+    public func publishOwner() {
+        guard fd >= 0 else { return }
+        var posix = flock(l_type: Int16(exclusive ? F_WRLCK : F_RDLCK), l_whence: Int16(SEEK_SET), l_start: 1, l_len: 1, l_pid: 0)
+        _ = fcntl(fd, F_SETLK, &posix)
     }
 
     private static func holder(fd: Int32, type: Int16) -> pid_t? {
         var q = flock(l_type: type, l_whence: Int16(SEEK_SET), l_start: 1, l_len: 1, l_pid: 0)
         if fcntl(fd, F_GETLK, &q) == 0, q.l_type != Int16(F_UNLCK), q.l_pid > 0 { return q.l_pid }
-        // Our own POSIX locks never conflict with us, so a holder that F_GETLK
-        // cannot see is this very process (a second mount of the same region).
-        return getpid()
+        return nil   // the holder closed a descriptor of the file, which dropped its POSIX lock
     }
 
     public func release() {
         if fd >= 0 { Glibc.close(fd); fd = -1 }
+        if let id = fileID { _ = RegionLock.held.withLock { $0.remove(id) }; fileID = nil }
     }
 
     deinit { release() }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DaxCore
 import DaxFS
+import DaxFSFormat
 
 extension Daxfs {
     struct Info: ParsableCommand {
@@ -17,6 +18,12 @@ extension Daxfs {
 
         func run() throws {
             let r = try RegionReport.read(region)
+            defer {
+                // info still shows a region it could not mount, then says so and fails.
+                if r.features.unknownIncompat != 0 {
+                    fail("\(region) uses incompatible features this daxfs does not know (\(FeatureMasks.names(r.features.unknownIncompat).joined(separator: ", "))); it cannot be mounted", status: ExitStatus.unsupported)
+                }
+            }
             if json { try JSONOutput.print(r); return }
             let g = r.geometry
             var out = """
