@@ -91,7 +91,7 @@ extension Daxfs {
         func describe(_ r: DaxFS.Mkfs.Result) -> String {
             let sb = r.superblock
             var lines: [String] = []
-            if let o = r.overwrote { lines.append("overwriting \(o)") }
+            if let o = r.overwrote { lines.append("\(r.dryRun ? "would overwrite" : "overwrote") \(o)") }
             lines.append("\(r.dryRun ? "would format" : "formatted") \(region) (\(r.kind == .deviceDAX ? "device-DAX" : "file"), \(ByteSize.human(sb.regionSize)))")
             lines.append("  uuid        \(sb.uuidString)")
             if !sb.label.isEmpty { lines.append("  label       \(sb.label)") }

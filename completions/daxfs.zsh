@@ -1,0 +1,136 @@
+#compdef daxfs
+
+__daxfs_complete() {
+    local -ar non_empty_completions=("${@:#(|:*)}")
+    local -ar empty_completions=("${(M)@:#(|:*)}")
+    _describe -V '' non_empty_completions -- empty_completions -P $'\'\''
+}
+
+__daxfs_custom_complete() {
+    local -a completions
+    completions=("${(@f)"$("${command_name}" "${@}" "${command_line[@]}")"}")
+    if [[ "${#completions[@]}" -gt 1 ]]; then
+        __daxfs_complete "${completions[@]:0:-1}"
+    fi
+}
+
+__daxfs_cursor_index_in_current_word() {
+    if [[ -z "${QIPREFIX}${IPREFIX}${PREFIX}" ]]; then
+        printf 0
+    else
+        printf %s "${#${(z)LBUFFER}[-1]}"
+    fi
+}
+
+_daxfs() {
+    emulate -RL zsh -G
+    setopt extendedglob nullglob numericglobsort
+    unsetopt aliases banghist
+
+    local -xr SAP_SHELL=zsh
+    local -x SAP_SHELL_VERSION
+    SAP_SHELL_VERSION="$(builtin emulate zsh -c 'printf %s "${ZSH_VERSION}"')"
+    local -r SAP_SHELL_VERSION
+
+    local context state state_descr line
+    local -A opt_args
+
+    local -r command_name="${words[1]}"
+    local -ar command_line=("${words[@]}")
+    local -ir current_word_index="$((CURRENT - 1))"
+
+    local -i ret=1
+    local -ar arg_specs=(
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+        '(-): :->command'
+        '(-)*:: :->arg'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+    case "${state}" in
+    command)
+        local -ar subcommands=(
+            'mkfs:Format a region with daxfs.'
+            'info:Show geometry, features, usage, log and checkpoint state of a region.'
+            'devices:List device-DAX devices and whether each holds daxfs.'
+            'help:Show subcommand help information.'
+        )
+        _describe -V subcommand subcommands && ret=0
+        ;;
+    arg)
+        case "${words[1]}" in
+        mkfs|info|devices|help)
+            "_daxfs_${words[1]}" && ret=0
+            ;;
+        esac
+        ;;
+    esac
+
+    return "${ret}"
+}
+
+_daxfs_mkfs() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':region:_files'
+        '(--size -s)'{--size,-s}'[Size of a new file region\: bytes or K/M/G/T, KiB/MiB/GiB/TiB, KB/MB/GB/TB.]:size:'
+        '--sparse[Create a new file region sparse instead of preallocating it.]'
+        '(--block-size -b)'{--block-size,-b}'[Block size\: 4K (default), 8K, 16K, 32K or 64K.]:size:'
+        '(--alloc-unit -a)'{--alloc-unit,-a}'[Default allocation unit for files\: 4K, 2M or 1G (default\: the device alignment, or 4K for a file).]:unit:'
+        '(--label -l)'{--label,-l}'[Filesystem label, up to 64 bytes of UTF-8.]:label:'
+        '(--uuid -u)'{--uuid,-u}'[Filesystem UUID (default\: random).]:uuid:'
+        '--log-size[Size of the metadata log (default\: 1/128 of the region, 64K to 256M).]:size:'
+        '--checkpoint-size[Size of each of the two checkpoint slots (default\: 1/128 of the region, 64K to 2G).]:size:'
+        '(--force -f)'{--force,-f}'[Overwrite an existing filesystem or signature, or resize an existing file to --size.]'
+        '(-n --dry-run)'{-n,--dry-run}'[Check everything and print the layout, but write nothing.]'
+        '(--quiet -q)'{--quiet,-q}'[Print nothing on success.]'
+        '--json[Print the result as JSON.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_daxfs_info() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':region:_files'
+        '--json[Print the report as JSON.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_daxfs_devices() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '--json[Print the list as JSON.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_daxfs_help() {
+    local -i ret=1
+    local -ar arg_specs=(
+        '*:subcommands:'
+        '--version[Show the version.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+if [[ "${funcstack[1]}" = _daxfs ]]; then
+    _daxfs "${@}"
+else
+    compdef _daxfs daxfs
+fi

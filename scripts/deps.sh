@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages daxfs builds against, when they are missing:
+# libpmem (mapping and persistence), libdaxctl and libndctl (device-DAX
+# discovery), pkg-config (used by SwiftPM to find them). Sourced by the
+# other scripts; safe to run again.
+set -euo pipefail
+need=()
+for p in libpmem-dev libdaxctl-dev libndctl-dev pkg-config; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+done
+if ((${#need[@]})); then
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    echo "installing: ${need[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
