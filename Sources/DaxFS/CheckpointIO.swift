@@ -118,6 +118,7 @@ public enum CheckpointIO {
                 switch v.kind {
                 case .inodes:
                     let r = try InodeRecord.decode(p, at: at, limit: end - at)
+                    if let why = LogRecord.inode(r).problem(in: sb) { throw DaxError(.EFSCORRUPTED, "checkpoint chunk \(i): \(why)") }
                     c.inodes.append(r); at += r.encodedSize
                 case .extents:
                     let e = ExtentRecord.decode(p, at: at)
@@ -128,7 +129,9 @@ public enum CheckpointIO {
                     if let why = r.problem(in: sb) { throw DaxError(.EFSCORRUPTED, "checkpoint chunk \(i): \(why)") }
                     c.free.append(r); at += BlockRange.size
                 case .intents:
-                    c.intents.append(try IntentRecord.decode(p, at: at)); at += IntentRecord.size
+                    let intent = try IntentRecord.decode(p, at: at)
+                    if let why = LogRecord.intent(intent).problem(in: sb) { throw DaxError(.EFSCORRUPTED, "checkpoint chunk \(i): \(why)") }
+                    c.intents.append(intent); at += IntentRecord.size
                 }
             }
             guard at == end else { throw DaxError(.EFSCORRUPTED, "checkpoint chunk \(i): entries do not fill \(v.used) bytes") }

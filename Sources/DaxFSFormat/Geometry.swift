@@ -46,7 +46,10 @@ public enum Geometry {
     }
 
     /// Default checkpoint slot: 1/128 of the region, between 64 KiB and 2 GiB.
-    /// That holds the worst case of one extent per two data blocks.
+    /// Up to the 2 GiB cap (regions of 256 GiB) that holds the worst case of
+    /// one extent per two 4 KiB data blocks; beyond it, a region whose
+    /// metadata would outgrow the slot gets ENOSPC, and --checkpoint-size
+    /// cannot raise it past 2 GiB in format v1.
     public static func defaultCheckpointSlotSize(regionSize: UInt64, blockSize: UInt32) -> UInt64 {
         clamp(regionSize / 128, minimumCheckpointSlotSize, maximumCheckpointSlotSize).roundedDown(to: UInt64(blockSize))
     }
