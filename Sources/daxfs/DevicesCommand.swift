@@ -12,6 +12,11 @@ extension Daxfs {
                 Devices come from libdaxctl (with sysfs as the fallback) and the \
                 namespace behind each from libndctl. With no devices the list is \
                 empty and the exit status is 0.
+
+                JSON (--json), schema 1: {"devices": [{chardev, name, size, align, mode \
+                ("devdax", "system-ram" or "disabled"), numa_node, target_node, region, namespace \
+                (or absent), daxfs ("yes", "no", "damaged", "newer format" or "unknown" when the \
+                device cannot be read), source ("libdaxctl" or "sysfs")}]}. Sizes are in bytes.
                 """)
 
         @Flag(help: "Print the list as JSON.")

@@ -8,7 +8,20 @@ extension Daxfs {
         static let configuration = CommandConfiguration(
             commandName: "info",
             abstract: "Show geometry, features, usage, log and checkpoint state of a region.",
-            discussion: "info maps the region read-only and never writes to it, even when it is dirty.")
+            discussion: """
+                info maps the region read-only and never writes to it, even when it is dirty. \
+                A region with unknown incompatible features is shown, then info exits with status 69.
+
+                JSON (--json), schema 1, keys in snake_case: region, kind ("file" or "devdax"), \
+                version, uuid, label, state ("clean", "dirty" or "invalid"), mkfs_time (ns), \
+                primary_superblock and backup_superblock ("valid", "missing", "corrupt: ..."), \
+                geometry {region_size, block_size, alloc_unit, log_offset, log_size, checkpoint_offset, \
+                checkpoint_slot_size, data_offset, data_size, backup_offset} (bytes), features {compat, \
+                ro_compat, incompat, unknown_compat, unknown_ro_compat, unknown_incompat}, checkpoint \
+                [{slot, valid, generation, replay_seq, problem}], current_slot, log {transactions, \
+                records, used_bytes, next_seq, end}, usage {data_blocks, free_blocks, used_blocks, \
+                inodes, extents}, pending_intents [intent ids].
+                """)
 
         @Argument(help: "The region: a file or a device-DAX (/dev/daxX.Y).", completion: .file())
         var region: String

@@ -18,6 +18,12 @@ extension Daxfs {
                 mkfs refuses a region that already holds daxfs or another \
                 recognisable signature unless --force is given, and a region that \
                 another process has mounted.
+
+                JSON (--json), schema 1: region, kind, dry_run, created, overwrote (what \
+                --force replaced, or absent), uuid, label, region_size, block_size, alloc_unit, \
+                log_offset, log_size, checkpoint_offset, checkpoint_slot_size, data_offset, \
+                data_size, backup_offset (bytes), persistence ("msync" or "flush+fence"; absent for \
+                --dry-run) and elapsed_ns.
                 """)
 
         @Argument(help: "The region: a file or a device-DAX (/dev/daxX.Y).", completion: .file())

@@ -24,6 +24,13 @@ import DaxFSTestSupport
         #expect(geometry["region_size"] as? Int == 32 << 20)
         let usage = try #require(j["usage"] as? [String: Any])
         #expect(usage["used_blocks"] as? Int == 0)
+        // Every key the JSON carries is named in the documented schema (info --help, daxfs(8)).
+        let help = CLI.run(["info", "--help"]).stdout
+        for key in j.keys { #expect(help.contains(key), "info --json key \(key) is not documented") }
+        for key in geometry.keys { #expect(help.contains(key), "info --json key geometry.\(key) is not documented") }
+        for key in usage.keys { #expect(help.contains(key), "info --json key usage.\(key) is not documented") }
+        let mkHelp = CLI.run(["mkfs", "--help"]).stdout
+        for key in m.keys { #expect(mkHelp.contains(key), "mkfs --json key \(key) is not documented") }
         let text = CLI.run(["info", r.path])
         #expect(text.status == 0 && text.stdout.contains("state         clean"))
     }
