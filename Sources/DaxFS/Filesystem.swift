@@ -44,8 +44,7 @@ public final class Filesystem: @unchecked Sendable {
     public static func mount(_ path: String, options: Options = Options()) throws -> Filesystem {
         _ = try RegionPath.inspect(path)
         let lock = try RegionLock(path: path, exclusive: !options.readOnly)
-        let media = try MappedRegion.map(path, readOnly: options.readOnly)
-        lock.publishOwner()   // mapping closed a descriptor, which dropped the POSIX part
+        let media = try MappedRegion.map(path, readOnly: options.readOnly, lock: lock)
         return try Filesystem(path: path, media: media, lock: lock, options: options)
     }
 

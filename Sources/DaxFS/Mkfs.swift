@@ -105,8 +105,7 @@ public enum Mkfs {
         if let info = existing {
             lock = try RegionLock(path: path, exclusive: true)
             if info.size > 0 {
-                let current = try MappedRegion.map(path, readOnly: true)
-                lock?.publishOwner()
+                let current = try MappedRegion.map(path, readOnly: true, lock: lock)
                 if let found = describeExisting(current) {
                     if !o.force {
                         throw DaxError(.EEXIST, "\(path) already holds \(found); use --force to overwrite it").with("region", path)
@@ -130,12 +129,11 @@ public enum Mkfs {
         defer { lock?.release() }
         let media: MappedRegion
         do {
-            media = try MappedRegion.map(path, readOnly: false)
+            media = try MappedRegion.map(path, readOnly: false, lock: lock)
         } catch {
             if created { unlink(path) }
             throw error
         }
-        lock?.publishOwner()
         write(sb, to: media)
         return Result(superblock: sb, kind: existing?.kind ?? .file, created: created, dryRun: false,
                       overwrote: overwrote, persistencePath: media.persistencePath,

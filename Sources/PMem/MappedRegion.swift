@@ -36,7 +36,12 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
     /// Throws ENOENT, EISDIR, ENODEV (a character device that is not a
     /// device-DAX), EINVAL (an empty file, or an alignment the mapping cannot
     /// honour), or the error of the failed system call.
-    public static func map(_ path: String, readOnly: Bool) throws -> MappedRegion {
+    ///
+    /// Mapping opens and closes a descriptor of the region, which drops this
+    /// process's POSIX record locks on it; pass the caller's `lock` so that
+    /// its owner record ("in use by pid N") is taken again afterwards.
+    public static func map(_ path: String, readOnly: Bool, lock: RegionLock? = nil) throws -> MappedRegion {
+        defer { lock?.publishOwner() }
         let info = try RegionPath.inspect(path)
         guard info.size > 0 else {
             throw DaxError(.EINVAL, "\(path) is empty (0 bytes); create it with 'daxfs mkfs --size'").with("region", path)
