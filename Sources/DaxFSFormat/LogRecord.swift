@@ -192,9 +192,7 @@ public enum LogRecord: Equatable, Sendable {
             if delta < 0 && UInt64(-delta) > from.raw { return "EXTENT_SHIFT moves blocks below file block 0" }
             return nil
         case .alloc(let r), .free(let r): return r.problem(in: sb)
-        case .intent(let i):
-            if i.ino1.raw == 0 || i.ino2.raw == 0 || i.count.raw == 0 { return "intent \(i.id) is invalid" }
-            return nil
+        case .intent(let i): return i.problem()
         case .intentProgress, .intentDone: return nil
         }
     }

@@ -97,6 +97,11 @@ public struct InodeAttrRecord: Equatable, Sendable {
 public enum IntentKind: UInt32, Sendable {
     /// swap-extents: exchange `count` blocks of ino1 at block1 with ino2 at block2.
     case swapExtents = 1
+    /// Free every block of ino1 mapped at or after file block block1 (a
+    /// truncate or unlink too large for one transaction); with
+    /// `removeInodeFlag`, free the inode afterwards. While it is pending, an
+    /// inode being removed has no name in the namespace.
+    case truncate = 2
 }
 
 /// An intent: a logged promise that recovery (or fsck) completes an
@@ -121,7 +126,10 @@ public struct IntentRecord: Equatable, Sendable {
         self.id = id; self.kind = kind; self.flags = flags; self.ino1 = ino1; self.block1 = block1
         self.ino2 = ino2; self.block2 = block2; self.count = count; self.done = done; self.size1 = size1; self.size2 = size2
     }
+    /// swap-extents: exchange the sizes too (`--to-eof`).
     public static let swapSizesFlag: UInt32 = 1
+    /// truncate: free the inode once its blocks are gone (unlink).
+    public static let removeInodeFlag: UInt32 = 2
     public static let size = 96
     public enum F {
         public static let id = Field("id", 0, 8, .u64)
@@ -165,8 +173,40 @@ public struct IntentRecord: Equatable, Sendable {
                              ino2: InodeNumber(p.u64(o + F.ino2.offset)), block2: FileBlock(p.u64(o + F.block2.offset)),
                              count: BlockCount(p.u64(o + F.count.offset)), done: BlockCount(p.u64(o + F.done.offset)),
                              size1: p.u64(o + F.size1.offset), size2: p.u64(o + F.size2.offset))
-        if r.done.raw > r.count.raw { throw corrupt("intent \(r.id): done \(r.done) exceeds count \(r.count)") }
-        if r.flags & ~swapSizesFlag != 0 { throw corrupt("intent \(r.id): unknown flags \(r.flags)") }
+        if let why = r.problem() { throw corrupt(why) }
+        for i in 0..<F.reserved.size where p.u8(o + F.reserved.offset + i) != 0 {
+            throw corrupt("intent \(r.id): reserved bytes are not zero")
+        }
         return r
+    }
+
+    /// The flag bits each kind may carry.
+    public var allowedFlags: UInt32 {
+        switch kind {
+        case .swapExtents: IntentRecord.swapSizesFlag
+        case .truncate: IntentRecord.removeInodeFlag
+        }
+    }
+
+    /// Self-consistency of an intent, by kind. Nil when sound.
+    ///
+    /// swap-extents: ino1, ino2 and count are not 0 and done is at most count.
+    /// truncate: ino1 is neither 0 nor the root; ino2, block2, count, done and
+    /// size2 are 0. Either kind: no flag bit outside `allowedFlags`, and the
+    /// reserved bytes are zero (checked by the decoder).
+    public func problem() -> String? {
+        if flags & ~allowedFlags != 0 { return "intent \(id): unknown flags \(flags)" }
+        switch kind {
+        case .swapExtents:
+            if ino1.raw == 0 || ino2.raw == 0 || count.raw == 0 { return "intent \(id): swap-extents names inode 0 or no blocks" }
+            if done.raw > count.raw { return "intent \(id): done \(done) exceeds count \(count)" }
+        case .truncate:
+            if ino1.raw <= 1 { return "intent \(id): truncate of inode \(ino1)" }
+            if ino2.raw != 0 || block2.raw != 0 || count.raw != 0 || done.raw != 0 || size2 != 0 {
+                return "intent \(id): truncate with fields that must be 0"
+            }
+            if size1 > Geometry.maximumFileSize { return "intent \(id): size \(size1) exceeds the maximum file size" }
+        }
+        return nil
     }
 }
