@@ -23,8 +23,9 @@ public enum CheckpointIO {
     /// Writes `content` into slot `slot` with header fields from `header`
     /// (whose counts and chunk count are filled in here).
     /// Throws ENOSPC, leaving the media untouched, when the slot is too small.
+    /// `headerFirst` is a test-only injected bug (the switch before the content is durable).
     public static func write(_ content: CheckpointContent, header: CheckpointHeader, slot: Int,
-                             media: PersistentMedia, layout: Layout) throws {
+                             media: PersistentMedia, layout: Layout, headerFirst: Bool = false) throws {
         let sb = layout.sb
         let seed = sb.recordSeed
         var chunks: [UInt8] = []
@@ -65,10 +66,15 @@ public enum CheckpointIO {
         h.chunkCount = chunkCount
         let range = layout.slot(slot)
         let chunkBase = range.lowerBound + CheckpointHeader.chunksOffset
+        if headerFirst {
+            media.store(h.encode(seed: seed), at: range.lowerBound)
+            media.persist(at: range.lowerBound, count: CheckpointHeader.size)
+        }
         if !chunks.isEmpty {
             chunks.withUnsafeBytes { media.storeFlushed($0, at: chunkBase, site: CallSite(#fileID, #line)) }
             media.fence()                          // chunks durable before the header names them
         }
+        if headerFirst { return }
         media.store(h.encode(seed: seed), at: range.lowerBound)
         media.persist(at: range.lowerBound, count: CheckpointHeader.size)   // the switch point
     }

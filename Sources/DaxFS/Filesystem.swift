@@ -6,17 +6,48 @@ import PMem
 ///
 /// Mounting takes the region's advisory lock (exclusive for read-write,
 /// shared for read-only), maps the region, verifies the superblock and its
-/// features, loads the current checkpoint and scans the log after it. A
-/// read-write mount marks the superblock dirty (one atomic 8-byte store)
-/// before it changes anything; `unmount` marks it clean again. A read-only
-/// mount never writes a byte.
+/// features, loads the current checkpoint and replays the log after it
+/// (`Recovery`). A read-write mount then marks the superblock dirty (one
+/// atomic 8-byte store) before it changes anything, and finishes any intent
+/// the log left pending. `unmount` writes a checkpoint and marks it clean.
+/// A read-only mount never writes a byte.
 ///
-/// Lock order (whole library): filesystem-level locks, then inode
-/// invalidate locks in inode-number order, then the inode metadata lock,
-/// then the allocator.
+/// ## Lock order (the whole library follows it)
+/// 1. `nsLock`, the namespace lock (filesystem level): shared for lookups,
+///    exclusive for anything that adds, removes or renames a name;
+/// 2. inode locks (`Inode.lock`), several always in inode-number order:
+///    shared to read a file's map, size or data, exclusive to change them;
+/// 3. `logLock`: commit (append, fence, apply) and checkpoint;
+/// 4. the allocator's lock, innermost: nothing is called while it is held.
+///
+/// A lookup that drops `nsLock` before it takes the inode lock re-checks
+/// afterwards that the inode still exists (`Inode.freed`).
+///
+/// ## Persistence order (the crash contract of every operation)
+/// Blocks handed out by the allocator are zeroed (non-temporal fill) and the
+/// caller's data is stored before the commit; `commit` fences once so that
+/// zeroes and data are durable, then appends the transaction and fences
+/// again: that second fence is the commit point. A crash before it leaves
+/// the pre-state (reserved blocks are free again, because their ALLOC
+/// records are in the lost transaction); a crash after it, the post-state.
 public final class Filesystem: @unchecked Sendable {
     public struct Options: Sendable {
         public var readOnly = false
+        /// Checkpoint when this many records have been logged since the last
+        /// checkpoint, which bounds replay at mount. 0 disables it.
+        public var checkpointAfterRecords = 1_000_000
+        /// Condense the space map (checkpoint) when the ALLOC and FREE records
+        /// logged since the checkpoint outnumber the free runs that encode the
+        /// same free space optimally by this factor, and there are at least
+        /// `condenseMinimumRecords` of them. 0 disables it.
+        public var condenseFactor = 4
+        public var condenseMinimumRecords = 16_384
+        /// Write a checkpoint at unmount (so the next mount replays nothing).
+        public var checkpointOnUnmount = true
+        /// Finish pending intents at a read-write mount.
+        public var finishIntentsAtMount = true
+        /// Test-only persistence bugs; see `FaultInjection`.
+        public var faults: FaultInjection = []
         public init(readOnly: Bool = false) { self.readOnly = readOnly }
     }
 
@@ -24,23 +55,30 @@ public final class Filesystem: @unchecked Sendable {
     public let superblock: Superblock
     public let layout: Layout
     public let media: PersistentMedia
+    public let options: Options
     /// True when mounted read-only, asked for or forced by unknown ro_compat features.
     public let isReadOnly: Bool
     /// Why the mount is read-only when the caller did not ask for it.
     public let readOnlyReason: String?
     /// The mount state found on media before this mount changed it.
     public let stateAtMount: MountState
-    public let checkpointSlot: Int
-    public let checkpoint: CheckpointHeader
-    public let logScan: LogScan
+    /// What mount found and replayed.
+    public let recovery: RecoveryReport
+
+    let state: MetadataState
+    let journal: Journal
+    let nsLock = RWLock()
+    let logLock = Lock()
+    let blockSize: UInt64
     private var lock: RegionLock?
+    private let mountedFlag = Lock()
     private var mounted = true
 
     /// Mounts the region at `path`.
     ///
     /// Errors: ENOENT, EISDIR, ENODEV (not a region), EBUSY (mounted by another
     /// process, named by pid), ENODATA (no daxfs here), EFSCORRUPTED (damaged
-    /// superblock or checkpoint), EOPNOTSUPP (unknown incompat features).
+    /// superblock, checkpoint or log), EOPNOTSUPP (unknown incompat features).
     public static func mount(_ path: String, options: Options = Options()) throws -> Filesystem {
         _ = try RegionPath.inspect(path)
         let lock = try RegionLock(path: path, exclusive: !options.readOnly)
@@ -57,7 +95,8 @@ public final class Filesystem: @unchecked Sendable {
         self.path = path
         self.media = media
         self.lock = lock
-        let (sb, state) = try SuperblockReader.primary(media, path: path)
+        self.options = options
+        let (sb, mountState) = try SuperblockReader.primary(media, path: path)
         let unknownIncompat = sb.features.unknownIncompat
         if unknownIncompat != 0 {
             throw DaxError(.EOPNOTSUPP, "\(path) uses incompatible features this daxfs does not know (\(FeatureMasks.names(unknownIncompat).joined(separator: ", "))); refusing to mount").with("region", path)
@@ -70,15 +109,23 @@ public final class Filesystem: @unchecked Sendable {
         }
         superblock = sb
         layout = Layout(sb)
+        blockSize = UInt64(sb.blockSize)
         isReadOnly = readOnly
         readOnlyReason = reason
-        stateAtMount = state
-        let (slot, header) = try CheckpointIO.current(media: media, layout: layout)
-        _ = try CheckpointIO.read(header: header, slot: slot, media: media, layout: layout)
-        checkpointSlot = slot
-        checkpoint = header
-        logScan = LogScan.scan(media: media, layout: layout, replaySeq: header.replaySeq)
-        if !readOnly { setState(.dirty) }
+        stateAtMount = mountState
+        let recovered: Recovery.Result
+        do {
+            recovered = try Recovery.run(media: media, layout: layout)
+        } catch let e as DaxError {
+            throw e.with("region", path)
+        }
+        state = recovered.state
+        journal = recovered.journal
+        recovery = recovered.report
+        if !readOnly {
+            setState(.dirty)
+            if options.finishIntentsAtMount { try finishPendingIntents() }
+        }
     }
 
     /// Stores the mount state word of the primary superblock and persists it.
@@ -87,14 +134,38 @@ public final class Filesystem: @unchecked Sendable {
         media.persist(at: Superblock.stateWordOffset, count: 8)
     }
 
-    /// Marks the filesystem clean (read-write mounts) and releases the region.
-    /// Idempotent.
+    /// Checkpoints (unless nothing was logged since the last one), marks the
+    /// filesystem clean and releases the region. Idempotent. The caller must
+    /// have finished every operation on this filesystem.
     public func unmount() throws {
-        guard mounted else { return }
-        mounted = false
-        if !isReadOnly { setState(.clean) }
-        lock?.release()
-        lock = nil
+        let wasMounted = mountedFlag.withLock { () -> Bool in
+            defer { mounted = false }
+            return mounted
+        }
+        guard wasMounted else { return }
+        defer {
+            lock?.release()
+            lock = nil
+        }
+        if !isReadOnly {
+            if options.checkpointOnUnmount {
+                try logLock.withLock { if journal.tail > 0 { try checkpointLocked() } }
+            }
+            setState(.clean)
+        }
+    }
+
+    /// Throws EBADF after `unmount`.
+    func checkMounted() throws {
+        let m = mountedFlag.withLock { mounted }
+        if !m { throw DaxError(.EBADF, "\(path) is not mounted any more").with("region", path) }
+    }
+
+    func checkWritable() throws {
+        try checkMounted()
+        if isReadOnly {
+            throw DaxError(.EROFS, "\(path) is mounted read-only" + (readOnlyReason.map { ": \($0)" } ?? "")).with("region", path)
+        }
     }
 
     deinit {

@@ -120,7 +120,7 @@ func format(_ r: TempRegion, size: UInt64 = 16 << 20, sparse: Bool = false, forc
         }
         #expect(written <= 6 * 4096)
         let fs = try Filesystem.mount(r.path, options: .init(readOnly: true))
-        #expect(fs.checkpoint.freeBlocks == sb.dataBlockCount.raw)
+        #expect(try fs.usage().freeBlocks == sb.dataBlockCount.raw)
         try fs.unmount()
     }
 

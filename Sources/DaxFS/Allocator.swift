@@ -1,0 +1,192 @@
+import DaxCore
+import DaxFSFormat
+import PMem
+
+/// Blocks taken out of the free space for one transaction that has not
+/// committed yet. They belong to nobody on media: a crash before the commit
+/// leaves them free, because the ALLOC records are in that transaction.
+final class Reservation: @unchecked Sendable {
+    /// The runs, in the order they were handed out.
+    fileprivate(set) var runs: [BlockRange] = []
+    fileprivate var settled = false
+    var blocks: UInt64 { runs.reduce(0) { $0 + $1.count.raw } }
+    fileprivate init() {}
+}
+
+/// The log-structured extent allocator, in the style of ZFS space maps.
+///
+/// Free space lives only in DRAM (`FreeSpace`); on media it is the
+/// checkpoint's free-space chunks plus the ALLOC and FREE records logged
+/// since, which mount replays into the same structure. The checkpoint
+/// condenses them: see `Filesystem.shouldCondense`.
+///
+/// **Policy.** Contiguous where possible, near a goal block (the region
+/// block that would continue the file's previous extent), aligned to the
+/// file's allocation unit: every run handed out starts on a multiple of
+/// `align` region blocks and is a multiple of `align` long, so 2 MiB and
+/// 1 GiB files can be mapped with huge pages. In order: the free run at the
+/// goal, the first run after the goal that holds the whole request, the
+/// best fit by length, and finally the largest runs, piece by piece.
+///
+/// **Zeroing.** `allocate` zeroes every run it hands out with non-temporal
+/// stores through the persistence choke point (`fill`), *outside* the
+/// allocator lock, so other threads keep allocating while a gigabyte is
+/// cleared. The zeroes are durable at the next fence, which the commit path
+/// issues before the transaction that maps the runs (`Filesystem.commit`).
+///
+/// **ENOSPC** is all-or-nothing: a request that cannot be met takes nothing.
+///
+/// **Locks.** The allocator lock is the innermost lock of daxfs; nothing
+/// is called with it held. Reservations are tracked so that a checkpoint
+/// taken while a transaction is being built still records their blocks as
+/// free (its ALLOC records will be logged after the checkpoint).
+final class Allocator: @unchecked Sendable {
+    private let lock = Lock()
+    private var free: FreeSpace
+    private var outstanding: [ObjectIdentifier: Reservation] = [:]
+    let dataStart: UInt64
+    let dataEnd: UInt64
+    let blockSize: Int
+
+    init(free: FreeSpace, sb: Superblock) {
+        self.free = free
+        dataStart = sb.dataStartBlock.raw
+        dataEnd = sb.dataEndBlock
+        blockSize = Int(sb.blockSize)
+    }
+
+    var freeBlocks: UInt64 { lock.withLock { free.freeBlocks + outstanding.values.reduce(0) { $0 + $1.blocks } } }
+    var freeRunCount: Int { lock.withLock { free.runCount } }
+    var largestFreeRun: UInt64 { lock.withLock { free.largest?.count ?? 0 } }
+
+    /// Takes `count` blocks (a multiple of `align`) from the free space and
+    /// zeroes them. Returns nil only when `partial` and nothing at all could be
+    /// taken within `maxRuns`; throws ENOSPC when the whole request cannot be
+    /// met and `partial` is false (nothing is taken then).
+    ///
+    /// With `partial`, at most `maxRuns` runs are taken and the result may
+    /// hold fewer blocks than asked (a write proceeds with what it got).
+    /// The zeroes are *not* fenced here: the commit fences before it logs.
+    ///
+    /// - Complexity: O(r log n) for r runs handed out, plus the zeroing.
+    func allocate(count: UInt64, align: UInt64, goal: UInt64?, media: PersistentMedia, faults: FaultInjection = [],
+                  maxRuns: Int = Int.max, partial: Bool = false) throws -> Reservation? {
+        precondition(count > 0 && align > 0 && count % align == 0)
+        let r = Reservation()
+        try lock.withLock {
+            var need = count
+            func take(_ start: UInt64, _ n: UInt64) {
+                let ok = free.remove(BlockRange(start, n))
+                precondition(ok, "allocator took blocks that are not free")
+                r.runs.append(BlockRange(start, n))
+                need -= n
+            }
+            if let g = goal, g >= dataStart, g < dataEnd, g % align == 0, let run = free.run(containing: g) {
+                let usable = (run.end - g) / align * align
+                if usable > 0 { take(g, min(need, usable)) }
+            }
+            if need > 0, r.runs.isEmpty, let g = goal, let run = free.firstFit(after: g, need: need, align: align) {
+                take(FreeSpace.aligned(run, align: align).start, need)
+            }
+            while need > 0 && r.runs.count < maxRuns {
+                if let run = free.bestFit(need: need, align: align) {
+                    take(FreeSpace.aligned(run, align: align).start, need)
+                } else if let run = free.largestAligned(align: align) {
+                    let a = FreeSpace.aligned(run, align: align)
+                    take(a.start, min(need, a.count))
+                } else {
+                    break
+                }
+            }
+            if need > 0 && !partial {
+                for run in r.runs { free.insert(run) }
+                r.runs.removeAll()
+                throw DaxError(.ENOSPC, "no space left: \(count) blocks wanted, \(free.freeBlocks) free" +
+                               (align > 1 ? " (in runs aligned to \(align) blocks)" : ""))
+            }
+            if !r.runs.isEmpty { outstanding[ObjectIdentifier(r)] = r }
+        }
+        if r.runs.isEmpty { return nil }
+        for run in r.runs {
+            let at = Int(run.start.raw) * blockSize, bytes = Int(run.count.raw) * blockSize
+            if faults.contains(.zeroesNotFlushed) {
+                // Injected bug: cached stores that nothing flushes.
+                let zeroes = [UInt8](repeating: 0, count: bytes)
+                zeroes.withUnsafeBytes { media.store($0, at: at, site: CallSite(#fileID, #line)) }
+            } else {
+                media.fill(0, at: at, count: bytes)
+            }
+        }
+        return r
+    }
+
+    /// Gives back the blocks of a reservation whose transaction did not commit.
+    func cancel(_ r: Reservation) {
+        lock.withLock {
+            guard !r.settled else { return }
+            r.settled = true
+            outstanding[ObjectIdentifier(r)] = nil
+            for run in r.runs {
+                let ok = free.insert(run)
+                precondition(ok, "cancelled reservation overlaps free space")
+            }
+        }
+    }
+
+    /// The reservation's ALLOC records have committed: its blocks are owned now.
+    func settle(_ r: Reservation) {
+        lock.withLock {
+            r.settled = true
+            outstanding[ObjectIdentifier(r)] = nil
+        }
+    }
+
+    /// Returns blocks to the free space after the FREE records that name them
+    /// have committed. Returns false when some block is already free.
+    func release(_ run: BlockRange) -> Bool {
+        lock.withLock { free.insert(run) }
+    }
+
+    /// Replay of an ALLOC record: the run must be wholly free.
+    func replayAlloc(_ run: BlockRange) -> Bool {
+        lock.withLock { free.remove(run) }
+    }
+
+    /// True when any block of `run` is free (not counting reservations).
+    func isAnyFree(_ run: BlockRange) -> Bool {
+        lock.withLock { free.overlaps(run) }
+    }
+
+    /// The free space as a checkpoint records it: free runs plus the runs
+    /// of reservations whose ALLOC records have not committed, merged and
+    /// sorted by start. O(n + r log r).
+    func checkpointRuns() -> [BlockRange] {
+        lock.withLock {
+            var extra = outstanding.values.flatMap { $0.runs }
+            if extra.isEmpty { return free.runs.map { BlockRange($0.start, $0.count) } }
+            extra.sort { $0.start < $1.start }
+            var out: [BlockRange] = []
+            out.reserveCapacity(free.runCount + extra.count)
+            var it = free.runs.makeIterator()
+            var next = it.next()
+            var j = 0
+            func push(_ r: BlockRange) {
+                if let l = out.last, l.end == r.start.raw { out[out.count - 1].count = BlockCount(l.count.raw + r.count.raw) }
+                else { out.append(r) }
+            }
+            while next != nil || j < extra.count {
+                if let n = next, j == extra.count || n.start < extra[j].start.raw {
+                    push(BlockRange(n.start, n.count)); next = it.next()
+                } else {
+                    push(extra[j]); j += 1
+                }
+            }
+            return out
+        }
+    }
+
+    /// Every free run (not counting reservations), for invariant checks and reports.
+    func freeRuns() -> [BlockRange] { lock.withLock { free.runs.map { BlockRange($0.start, $0.count) } } }
+
+    var allocatedBytes: Int { lock.withLock { free.allocatedBytes } }
+}

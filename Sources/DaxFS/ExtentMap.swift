@@ -1,0 +1,209 @@
+import DaxFSFormat
+
+/// One mapped run of a file: file blocks [fileBlock, fileBlock+count) live in
+/// region blocks [regionBlock, regionBlock+count). 24 bytes in DRAM.
+public struct Extent: Equatable, Sendable, SortedElement, CustomStringConvertible {
+    public var fileBlock: UInt64
+    public var regionBlock: UInt64
+    public var count: UInt64
+    public init(fileBlock: UInt64, regionBlock: UInt64, count: UInt64) {
+        self.fileBlock = fileBlock; self.regionBlock = regionBlock; self.count = count
+    }
+    var key: UInt64 { fileBlock }
+    public var fileEnd: UInt64 { fileBlock + count }
+    public var regionEnd: UInt64 { regionBlock + count }
+    public var regionRange: BlockRange { BlockRange(regionBlock, count) }
+    public var description: String { "file [\(fileBlock), +\(count)) -> region \(regionBlock)" }
+}
+
+/// A file's extent map: disjoint extents sorted by file block, with every
+/// pair of extents that is contiguous both in the file and in the region
+/// merged into one.
+///
+/// Not thread-safe: the owning inode's lock guards it (see `Filesystem`).
+/// - Complexity: lookup of a file block O(log n); map, unmap and merge
+///   O(log n) plus the container's insert cost; shift O(n) in the extents
+///   moved. Memory is about 24 bytes per extent.
+struct ExtentMap: Sequence {
+    private var tree = SortedChunks<Extent>()
+
+    init() {}
+
+    /// Builds from extents sorted by file block, merging contiguous ones.
+    /// Returns nil when two extents overlap or are out of order.
+    init?(sorted extents: [Extent]) {
+        var merged: [Extent] = []
+        merged.reserveCapacity(extents.count)
+        for e in extents {
+            guard e.count > 0 else { return nil }
+            if let last = merged.last {
+                if e.fileBlock < last.fileEnd { return nil }
+                if last.fileEnd == e.fileBlock && last.regionEnd == e.regionBlock {
+                    merged[merged.count - 1].count += e.count
+                    continue
+                }
+            }
+            merged.append(e)
+        }
+        tree = SortedChunks(sorted: merged)
+    }
+
+    var count: Int { tree.count }
+    var isEmpty: Bool { tree.isEmpty }
+    var first: Extent? { tree.first }
+    var last: Extent? { tree.last }
+    func makeIterator() -> SortedChunks<Extent>.Iterator { tree.makeIterator() }
+
+    /// Mapped blocks in total. O(n).
+    var mappedBlocks: UInt64 { tree.reduce(0) { $0 + $1.count } }
+
+    /// The extent that maps `block`, if any.
+    func extent(containing block: UInt64) -> Extent? {
+        guard let i = tree.lastIndex(atOrBefore: block) else { return nil }
+        let e = tree[i]
+        return block < e.fileEnd ? e : nil
+    }
+
+    /// The extent at or before `block` (the one a new neighbour would follow).
+    func extent(atOrBefore block: UInt64) -> Extent? {
+        tree.lastIndex(atOrBefore: block).map { tree[$0] }
+    }
+
+    /// The first extent that starts at or after `block`.
+    func extent(atOrAfter block: UInt64) -> Extent? {
+        let i = tree.firstIndex(atOrAfter: block)
+        return i < tree.endIndex ? tree[i] : nil
+    }
+
+    /// The extents overlapping file blocks [start, end), clipped to it, in order.
+    func extents(overlapping start: UInt64, _ end: UInt64) -> [Extent] {
+        guard start < end else { return [] }
+        var out: [Extent] = []
+        var i = tree.lastIndex(atOrBefore: start) ?? tree.startIndex
+        while i < tree.endIndex {
+            let e = tree[i]
+            if e.fileBlock >= end { break }
+            if e.fileEnd > start {
+                let s = Swift.max(e.fileBlock, start), t = Swift.min(e.fileEnd, end)
+                out.append(Extent(fileBlock: s, regionBlock: e.regionBlock + (s - e.fileBlock), count: t - s))
+            }
+            i = tree.index(after: i)
+        }
+        return out
+    }
+
+    /// The holes (unmapped runs) in file blocks [start, end), in order.
+    func holes(in start: UInt64, _ end: UInt64) -> [Range<UInt64>] {
+        var out: [Range<UInt64>] = []
+        var at = start
+        for e in extents(overlapping: start, end) {
+            if e.fileBlock > at { out.append(at..<e.fileBlock) }
+            at = e.fileEnd
+        }
+        if at < end { out.append(at..<end) }
+        return out
+    }
+
+    /// True when no block of [start, start+count) is mapped.
+    func isHole(_ start: UInt64, _ count: UInt64) -> Bool {
+        let end = start + count
+        if let e = extent(atOrBefore: start), e.fileEnd > start { return false }
+        if let e = extent(atOrAfter: start), e.fileBlock < end { return false }
+        return true
+    }
+
+    /// Maps a run that must lie in a hole (checked with `isHole` first),
+    /// merging with contiguous neighbours.
+    mutating func map(_ new: Extent) {
+        precondition(new.count > 0 && isHole(new.fileBlock, new.count), "ExtentMap.map over mapped blocks")
+        var e = new
+        if let pi = tree.lastIndex(atOrBefore: e.fileBlock) {
+            let p = tree[pi]
+            if p.fileEnd == e.fileBlock && p.regionEnd == e.regionBlock {
+                e = Extent(fileBlock: p.fileBlock, regionBlock: p.regionBlock, count: p.count + e.count)
+                tree.remove(at: pi)
+            }
+        }
+        let ni = tree.firstIndex(atOrAfter: e.fileEnd)
+        if ni < tree.endIndex {
+            let n = tree[ni]
+            if n.fileBlock == e.fileEnd && n.regionBlock == e.regionEnd {
+                e.count += n.count
+                tree.remove(at: ni)
+            }
+        }
+        tree.insert(e)
+    }
+
+    /// Unmaps file blocks [start, start+count), splitting extents at the
+    /// edges. Returns the region runs that were mapped there, in file order.
+    @discardableResult
+    mutating func unmap(_ start: UInt64, _ count: UInt64) -> [BlockRange] {
+        let end = start + count
+        var removed: [BlockRange] = []
+        var i = tree.lastIndex(atOrBefore: start) ?? tree.startIndex
+        if i < tree.endIndex && tree[i].fileEnd <= start { i = tree.index(after: i) }
+        while i < tree.endIndex {
+            let e = tree[i]
+            if e.fileBlock >= end { break }
+            let s = Swift.max(e.fileBlock, start), t = Swift.min(e.fileEnd, end)
+            removed.append(BlockRange(e.regionBlock + (s - e.fileBlock), t - s))
+            tree.remove(at: i)
+            var next: Extent?
+            if e.fileBlock < s {
+                tree.insert(Extent(fileBlock: e.fileBlock, regionBlock: e.regionBlock, count: s - e.fileBlock))
+            }
+            if t < e.fileEnd {
+                next = Extent(fileBlock: t, regionBlock: e.regionBlock + (t - e.fileBlock), count: e.fileEnd - t)
+                tree.insert(next!)
+            }
+            if next != nil { break }
+            i = tree.firstIndex(atOrAfter: t)
+        }
+        return removed
+    }
+
+    /// Moves every mapped block at file block ≥ `from` by `delta` blocks,
+    /// splitting an extent that straddles `from` (possible only when
+    /// delta > 0: a collapse needs a hole below `from`), and merges the seam.
+    /// The caller has checked `canShift`.
+    mutating func shift(from: UInt64, by delta: Int64) {
+        precondition(canShift(from: from, by: delta), "ExtentMap.shift would collide")
+        if let e = extent(containing: from), e.fileBlock < from {
+            unmap(from, e.fileEnd - from)
+            tree.insert(Extent(fileBlock: from, regionBlock: e.regionBlock + (from - e.fileBlock), count: e.fileEnd - from))
+        }
+        let i = tree.firstIndex(atOrAfter: from)
+        guard i < tree.endIndex else { return }
+        tree.transformSuffix(from: i) { e in
+            e.fileBlock = delta < 0 ? e.fileBlock - UInt64(-delta) : e.fileBlock + UInt64(delta)
+        }
+        // Merge the seam, where the first moved extent now meets its predecessor.
+        let first = tree.firstIndex(atOrAfter: delta < 0 ? from - UInt64(-delta) : from + UInt64(delta))
+        if first < tree.endIndex, let pi = tree.index(before: first) {
+            let p = tree[pi], n = tree[first]
+            if p.fileEnd == n.fileBlock && p.regionEnd == n.regionBlock {
+                tree.remove(at: first)
+                tree.replace(at: pi, with: Extent(fileBlock: p.fileBlock, regionBlock: p.regionBlock, count: p.count + n.count))
+            }
+        }
+    }
+
+    /// Whether `shift(from:by:)` is valid: a collapse (delta < 0) needs
+    /// [from+delta, from) to be a hole, and no block may move below 0 or
+    /// past `limit` blocks.
+    func canShift(from: UInt64, by delta: Int64, limit: UInt64 = UInt64.max) -> Bool {
+        if delta == 0 || delta == Int64.min { return false }
+        if delta < 0 {
+            let d = UInt64(-delta)
+            if d > from || !isHole(from - d, d) { return false }
+        } else if let l = last, l.fileEnd > from {
+            let (end, o) = l.fileEnd.addingReportingOverflow(UInt64(delta))
+            if o || end > limit { return false }
+        }
+        return true
+    }
+
+    /// Bytes of DRAM the map takes, for memory reports.
+    var allocatedBytes: Int { tree.allocatedBytes }
+}

@@ -1,0 +1,114 @@
+import DaxCore
+import DaxFSFormat
+import PMem
+
+extension Filesystem {
+    /// The one commit path of daxfs: every metadata change of every
+    /// operation (files, fallocate, swap-extents, repair) goes through here.
+    ///
+    /// In order, under the log lock:
+    /// 1. if the caller stored data or the allocator zeroed blocks for this
+    ///    transaction, a fence makes them durable *before* anything refers
+    ///    to them;
+    /// 2. if the transaction does not fit in the rest of the log, a
+    ///    checkpoint runs first and the log restarts;
+    /// 3. the transaction is appended and fenced: the commit point;
+    /// 4. its records are applied to the DRAM state, its reservations settle;
+    /// 5. a checkpoint runs if the replay length or the space map outgrew
+    ///    their thresholds.
+    ///
+    /// On a throw (ENOSPC when the metadata no longer fits a checkpoint slot)
+    /// nothing was logged and the caller's reservations are cancelled here.
+    /// The caller holds the locks of whatever the records change (see the lock
+    /// order on `Filesystem`).
+    func commit(_ tx: inout TransactionBuilder) throws {
+        guard !tx.isEmpty else { return }
+        let size = tx.encodedSize
+        precondition(size <= journal.maxTransactionBytes, "transaction of \(size) bytes exceeds the limit \(journal.maxTransactionBytes)")
+        do {
+            try logLock.withLock {
+                if tx.dataPending && !options.faults.contains(.noFenceBeforeCommit) {
+                    media.fence()                       // zeroes and data durable before the records that expose them
+                }
+                if !journal.fits(size) { try checkpointLocked() }
+                journal.append(tx.records, faults: options.faults)
+                for r in tx.records {
+                    do {
+                        try state.apply(r, live: true)
+                    } catch {
+                        preconditionFailure("daxfs bug: a committed record does not apply: \(r): \(error)")
+                    }
+                }
+                for r in tx.reservations { state.allocator.settle(r) }
+                if shouldCheckpoint { try? checkpointLocked() }   // a failure leaves the log to fill; retried next commit
+            }
+        } catch {
+            for r in tx.reservations { state.allocator.cancel(r) }
+            throw error
+        }
+        tx = TransactionBuilder()
+    }
+
+    /// Whether the log since the last checkpoint is long enough to checkpoint.
+    var shouldCheckpoint: Bool {
+        let o = options
+        if o.checkpointAfterRecords > 0 && journal.recordsSinceCheckpoint >= o.checkpointAfterRecords { return true }
+        if o.condenseFactor > 0 && journal.spaceRecordsSinceCheckpoint >= o.condenseMinimumRecords
+            && journal.spaceRecordsSinceCheckpoint > o.condenseFactor * max(1, state.allocator.freeRunCount) {
+            return true
+        }
+        return false
+    }
+
+    /// Writes a checkpoint of the whole metadata state now and restarts the log.
+    public func checkpoint() throws {
+        try checkWritable()
+        try logLock.withLock { try checkpointLocked() }
+    }
+
+    /// Checkpoint with the log lock held.
+    ///
+    /// Persistence order: the content goes into the slot that is *not*
+    /// current, its chunks are fenced, then its header is written and fenced
+    /// (the switch); only then does the log restart at offset 0. A crash
+    /// before the switch leaves the previous checkpoint and the log after it
+    /// valid; after it, the new checkpoint and an empty log (the old log's
+    /// transactions carry lower sequences, so replay ignores them).
+    /// Throws ENOSPC, changing nothing, when the state does not fit a slot.
+    func checkpointLocked() throws {
+        let content = state.checkpointContent()
+        let newSlot = 1 - journal.slot
+        let generation = journal.generation + 1
+        let free = content.free.reduce(UInt64(0)) { $0 + $1.count.raw }
+        let header = CheckpointHeader(
+            generation: generation, replaySeq: journal.nextSeq, nextIno: InodeNumber(state.nextIno),
+            nextIntentID: state.nextIntentID, inodeCount: 0, extentCount: 0, freeExtentCount: 0, intentCount: 0,
+            freeBlocks: free, chunkCount: 0, salt: superblock.logSalt, time: UInt64(wallClockNanoseconds()))
+        try CheckpointIO.write(content, header: header, slot: newSlot, media: media, layout: layout,
+                               headerFirst: options.faults.contains(.checkpointHeaderBeforeChunks))
+        journal.restart(slot: newSlot, generation: generation)
+    }
+}
+
+/// Where the log stands, for `info`, tests and benchmarks.
+public struct LogStatus: Sendable, Equatable, Codable {
+    public var checkpointSlot: Int
+    public var checkpointGeneration: UInt64
+    /// Bytes used in the log since the checkpoint.
+    public var tail: Int
+    public var logBytes: Int
+    public var nextSeq: UInt64
+    public var recordsSinceCheckpoint: Int
+    public var spaceRecordsSinceCheckpoint: Int
+}
+
+extension Filesystem {
+    public var logStatus: LogStatus {
+        logLock.withLock {
+            LogStatus(checkpointSlot: journal.slot, checkpointGeneration: journal.generation, tail: journal.tail,
+                      logBytes: journal.logBytes, nextSeq: journal.nextSeq.raw,
+                      recordsSinceCheckpoint: journal.recordsSinceCheckpoint,
+                      spaceRecordsSinceCheckpoint: journal.spaceRecordsSinceCheckpoint)
+        }
+    }
+}

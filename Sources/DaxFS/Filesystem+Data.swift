@@ -1,0 +1,320 @@
+import DaxCore
+import DaxFSFormat
+import PMem
+
+/// File data: read, write, truncate, and the extent map.
+///
+/// ## Crash contracts
+/// - **write** commits in steps of at most `maxWriteStep` bytes and of as
+///   many new extents as fit one transaction. In each step the new blocks are
+///   zeroed by the allocator, the data is stored into new and existing blocks,
+///   one fence makes all of it durable, then one transaction maps the new
+///   blocks and sets the size and times. After a crash, every step before the
+///   one in flight is complete; in the step in flight, bytes over blocks that
+///   were already mapped inside the old size may each be old or new (as on
+///   ext4 and XFS, an overwrite is not atomic), and everything else — new
+///   blocks, the size — is as before the step. A write that fits one step
+///   (no more than 16 MiB, in a file that is not badly fragmented) is therefore
+///   all-or-nothing for its allocations and size.
+/// - **truncate** is one transaction, or for a file whose freed blocks do not
+///   fit one, a truncate intent logged with the new size and finished in
+///   bounded steps (by recovery, after a crash). Either way the size and the
+///   data inside it are the pre-state or the post-state.
+/// - Growing a file (write past EOF, truncate up) first zeroes whatever was
+///   left in the mapped blocks between the old EOF and the end of its
+///   allocation unit, in the same fence as the rest of the data.
+extension Filesystem {
+    /// The largest write step.
+    static let maxWriteStep: UInt64 = 16 << 20
+
+    /// The file inode `ino`, checked to exist and not be a directory.
+    func fileNode(_ ino: InodeNumber) throws -> Inode {
+        let n = try node(ino)
+        if n.isDirectory { throw DaxError(.EISDIR, "inode \(ino) is a directory").with("ino", ino) }
+        return n
+    }
+
+    private func checkAlive(_ n: Inode) throws {
+        if n.freed || n.removing { throw DaxError(.ENOENT, "inode \(n.ino) was removed").with("ino", n.ino) }
+    }
+
+    // MARK: read
+
+    /// Reads up to `buffer.count` bytes at `offset` into `buffer`; returns the
+    /// count read (short at EOF, 0 past it). Holes read as zeroes.
+    /// Holds the inode lock shared. O(log n + extents touched + bytes).
+    public func read(_ ino: InodeNumber, at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = try fileNode(ino)
+        return try n.lock.withReadLock {
+            try checkAlive(n)
+            let size = n.record.size
+            guard offset < size, buffer.count > 0 else { return 0 }
+            let count = Int(min(UInt64(buffer.count), size - offset))
+            let bs = blockSize
+            let b0 = offset / bs, b1 = (offset + UInt64(count) + bs - 1) / bs
+            var at = 0                                   // bytes of buffer filled
+            let src = media.bytes
+            for e in n.extents.extents(overlapping: b0, b1) {
+                let segStart = max(e.fileBlock * bs, offset)
+                let segEnd = min(e.fileEnd * bs, offset + UInt64(count))
+                let gap = Int(segStart - offset) - at
+                if gap > 0 { buffer.baseAddress!.advanced(by: at).initializeMemory(as: UInt8.self, repeating: 0, count: gap) }
+                let regionOffset = Int(e.regionBlock * bs + (segStart - e.fileBlock * bs))
+                let len = Int(segEnd - segStart)
+                buffer.baseAddress!.advanced(by: Int(segStart - offset)).copyMemory(from: src.baseAddress! + regionOffset, byteCount: len)
+                at = Int(segEnd - offset)
+            }
+            if at < count { buffer.baseAddress!.advanced(by: at).initializeMemory(as: UInt8.self, repeating: 0, count: count - at) }
+            return count
+        }
+    }
+
+    /// Reads up to `count` bytes at `offset`.
+    public func read(_ ino: InodeNumber, at offset: UInt64, count: Int) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        let n = try out.withUnsafeMutableBytes { try read(ino, at: offset, into: $0) }
+        out.removeSubrange(n...)
+        return out
+    }
+
+    // MARK: write
+
+    /// Writes `data` at `offset`, allocating zeroed blocks for holes.
+    /// Errors: EISDIR, ENOENT, EFBIG (past the maximum file size), ENOSPC
+    /// (the steps already committed stay; see the crash contract above).
+    public func write(_ ino: InodeNumber, at offset: UInt64, _ data: UnsafeRawBufferPointer) throws {
+        try checkWritable()
+        let n = try fileNode(ino)
+        let (end, o) = offset.addingReportingOverflow(UInt64(data.count))
+        if o || end > Geometry.maximumFileSize {
+            throw DaxError(.EFBIG, "write of \(data.count) bytes at offset \(offset) passes the maximum file size \(Geometry.maximumFileSize)").with("ino", ino)
+        }
+        guard !data.isEmpty else { return }
+        try n.lock.withWriteLock {
+            try checkAlive(n)
+            var pos = offset
+            while pos < end {
+                pos = try writeStep(n, from: pos, to: min(end, pos + Self.maxWriteStep), data: data, dataOffset: offset)
+            }
+        }
+    }
+
+    public func write(_ ino: InodeNumber, at offset: UInt64, _ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write(ino, at: offset, $0) }
+    }
+
+    /// One write step over bytes [pos, stepEnd) of the file; returns where it
+    /// stopped (stepEnd, or earlier when allocation ran out of runs).
+    private func writeStep(_ n: Inode, from pos: UInt64, to stepEnd: UInt64, data: UnsafeRawBufferPointer,
+                           dataOffset: UInt64) throws -> UInt64 {
+        let bs = blockSize
+        let u = n.unitBlocks(blockSize: bs)
+        let b0 = pos / bs / u * u
+        let b1 = (stepEnd + bs * u - 1) / (bs * u) * u
+        var tx = TransactionBuilder()
+        var placed: [Extent] = []                      // new runs, in file order
+        var end = stepEnd
+        var runBudget = maxAllocRunsPerTransaction
+        var prev = n.extents.extent(atOrBefore: b0).map { ($0.fileBlock, $0.regionBlock) }
+        func noSpace() -> DaxError {
+            for res in tx.reservations { state.allocator.cancel(res) }
+            return DaxError(.ENOSPC, "no space left to write \(stepEnd - pos) bytes at offset \(pos) of inode \(n.ino) (\(state.allocator.freeBlocks) blocks free)")
+                .with("ino", n.ino)
+        }
+        holes: for hole in n.extents.holes(in: b0, b1) {
+            var at = hole.lowerBound
+            while at < hole.upperBound {
+                let goal = prev.map { $0.1 + (at - $0.0) } ?? n.extents.extent(atOrAfter: at).flatMap { e in
+                    e.regionBlock >= e.fileBlock - at ? e.regionBlock - (e.fileBlock - at) : nil
+                }
+                let want = hole.upperBound - at
+                let r: Reservation?
+                do {
+                    r = try state.allocator.allocate(count: want, align: u, goal: goal, media: media,
+                                                     faults: options.faults, maxRuns: runBudget, partial: true)
+                } catch {
+                    for res in tx.reservations { state.allocator.cancel(res) }
+                    throw error
+                }
+                guard let res = r else { throw noSpace() }
+                tx.reservations.append(res)
+                for run in res.runs {
+                    placed.append(Extent(fileBlock: at, regionBlock: run.start.raw, count: run.count.raw))
+                    prev = (at, run.start.raw)
+                    at += run.count.raw
+                }
+                runBudget -= res.runs.count
+                if at < hole.upperBound {
+                    if runBudget > 0 { throw noSpace() }   // short because the space ran out
+                    break holes                            // short because the transaction is full: end the step here
+                }
+            }
+        }
+        // Where the transaction filled up, the step ends at the first unallocated block.
+        if let firstMissing = firstUnmapped(n, placed: placed, from: b0, to: b1), firstMissing * bs < end {
+            end = max(pos, firstMissing * bs)
+            precondition(end > pos, "a write step made no progress")
+        }
+        // Data into every block of [pos, end), new or old.
+        let segments = (n.extents.extents(overlapping: pos / bs, (end + bs - 1) / bs) + placed).sorted { $0.fileBlock < $1.fileBlock }
+        let src = data.baseAddress!
+        for e in segments {
+            let s = max(e.fileBlock * bs, pos), t = min(e.fileEnd * bs, end)
+            guard s < t else { continue }
+            let regionOffset = Int(e.regionBlock * bs + (s - e.fileBlock * bs))
+            storeData(UnsafeRawBufferPointer(start: src + Int(s - dataOffset), count: Int(t - s)), at: regionOffset)
+        }
+        let oldSize = n.record.size
+        if pos > oldSize { zeroTail(n, from: oldSize, to: pos) }
+        for e in placed {
+            tx.append(.alloc(e.regionRange))
+            tx.append(.extentMap(ExtentRecord(ino: n.ino, fileBlock: FileBlock(e.fileBlock), regionBlock: BlockNumber(e.regionBlock),
+                                              count: BlockCount(e.count))))
+        }
+        tx.append(.inodeAttr(touched(n, size: max(oldSize, end), now: wallClockNanoseconds())))
+        tx.dataPending = true
+        try commit(&tx)
+        return end
+    }
+
+    /// The first block in [from, to) that is neither mapped nor in `placed`, or nil.
+    private func firstUnmapped(_ n: Inode, placed: [Extent], from: UInt64, to: UInt64) -> UInt64? {
+        var covered = n.extents.extents(overlapping: from, to) + placed
+        covered.sort { $0.fileBlock < $1.fileBlock }
+        var at = from
+        for e in covered {
+            if e.fileBlock > at { return at }
+            at = max(at, e.fileEnd)
+        }
+        return at < to ? at : nil
+    }
+
+    /// New runs (ALLOC plus EXTENT_MAP) that fit one transaction.
+    var maxAllocRunsPerTransaction: Int {
+        max(1, (journal.maxTransactionBytes - 2048) / (2 * LogRecord.headerSize + BlockRange.size + ExtentRecord.size))
+    }
+
+    /// Stores file data through the choke point, written back as it goes;
+    /// durable at the commit's first fence.
+    private func storeData(_ bytes: UnsafeRawBufferPointer, at offset: Int) {
+        let site = CallSite(#fileID, #line)
+        if options.faults.contains(.unflushedEdgeLine) && offset % 64 != 0 {
+            // Injected bug: the partial first cache line is stored but never flushed.
+            let head = min(bytes.count, 64 - offset % 64)
+            media.store(UnsafeRawBufferPointer(rebasing: bytes[0..<head]), at: offset, site: site)
+            if head < bytes.count { media.storeFlushed(UnsafeRawBufferPointer(rebasing: bytes[head...]), at: offset + head, site: site) }
+            return
+        }
+        media.storeFlushed(bytes, at: offset, site: site)
+    }
+
+    /// Zeroes the mapped bytes of [from, min(to, end of from's allocation
+    /// unit)): what a truncate down may have left beyond the old EOF.
+    /// Durable at the commit's first fence.
+    private func zeroTail(_ n: Inode, from: UInt64, to: UInt64) {
+        let bs = blockSize
+        let unitBytes = n.unitBlocks(blockSize: bs) * bs
+        let stop = min(to, (from + unitBytes - 1) / unitBytes * unitBytes)
+        guard from < stop else { return }
+        for e in n.extents.extents(overlapping: from / bs, (stop + bs - 1) / bs) {
+            let s = max(e.fileBlock * bs, from), t = min(e.fileEnd * bs, stop)
+            if s < t { media.fill(0, at: Int(e.regionBlock * bs + (s - e.fileBlock * bs)), count: Int(t - s)) }
+        }
+    }
+
+    // MARK: truncate
+
+    /// Sets the size. Growing adds a hole; shrinking frees every allocation
+    /// unit wholly past the new size. Errors: EISDIR, ENOENT, EFBIG.
+    public func truncate(_ ino: InodeNumber, size newSize: UInt64) throws {
+        try checkWritable()
+        let n = try fileNode(ino)
+        if newSize > Geometry.maximumFileSize {
+            throw DaxError(.EFBIG, "size \(newSize) passes the maximum file size \(Geometry.maximumFileSize)").with("ino", ino)
+        }
+        try n.lock.withWriteLock {
+            try checkAlive(n)
+            let old = n.record.size
+            var tx = TransactionBuilder()
+            var intent: IntentRecord?
+            if newSize > old {
+                zeroTail(n, from: old, to: newSize)
+                tx.dataPending = true
+            } else if newSize < old {
+                let bs = blockSize, u = n.unitBlocks(blockSize: bs)
+                let keep = (newSize + bs * u - 1) / (bs * u) * u
+                let doomed = n.extents.extents(overlapping: keep, UInt64.max)
+                if !doomed.isEmpty {
+                    let runs = Self.mergedRuns(doomed)
+                    if runs.count <= maxFreeRecordsPerTransaction {
+                        tx.append(.extentUnmap(n.ino, FileBlock(keep), BlockCount(doomed.last!.fileEnd - keep)))
+                        for r in runs { tx.append(.free(r)) }
+                    } else {
+                        let i = IntentRecord(id: reserveIntentID(), kind: .truncate, flags: 0, ino1: n.ino, block1: FileBlock(keep),
+                                             ino2: 0, block2: 0, count: 0, done: 0, size1: newSize, size2: 0)
+                        tx.append(.intent(i))
+                        intent = i
+                    }
+                }
+            }
+            tx.append(.inodeAttr(touched(n, size: newSize, now: wallClockNanoseconds())))
+            try commit(&tx)
+            if let i = intent { try finishTruncate(i, node: n) }
+        }
+    }
+
+    // MARK: extents
+
+    /// The extent map of a file, in file order.
+    public func extents(_ ino: InodeNumber) throws -> [Extent] {
+        let n = try fileNode(ino)
+        return try n.lock.withReadLock {
+            try checkAlive(n)
+            return Array(n.extents)
+        }
+    }
+
+    // MARK: intents
+
+    /// Finishes a truncate intent: unmaps and frees the blocks of `node` at
+    /// or after `block1` in transactions of bounded size, then frees the
+    /// inode (remove flag) and ends the intent. Idempotent: after a crash it
+    /// resumes from whatever the committed steps left. The caller holds the
+    /// inode's lock exclusive.
+    func finishTruncate(_ intent: IntentRecord, node: Inode) throws {
+        let limit = maxFreeRecordsPerTransaction
+        while true {
+            let doomed = node.extents.extents(overlapping: intent.block1.raw, UInt64.max)
+            if doomed.isEmpty { break }
+            let batch = Array(doomed.prefix(limit))
+            var tx = TransactionBuilder()
+            tx.append(.extentUnmap(node.ino, FileBlock(batch[0].fileBlock), BlockCount(batch.last!.fileEnd - batch[0].fileBlock)))
+            for r in Self.mergedRuns(batch) { tx.append(.free(r)) }
+            try commit(&tx)
+        }
+        var tx = TransactionBuilder()
+        if intent.flags & IntentRecord.removeInodeFlag != 0 {
+            tx.append(.inodeFree(node.ino, generation: node.record.generation))
+        }
+        tx.append(.intentDone(id: intent.id))
+        try commit(&tx)
+    }
+
+    /// Finishes every intent the log left pending (at a read-write mount).
+    func finishPendingIntents() throws {
+        let pending = state.intents.values.sorted { $0.id < $1.id }
+        for i in pending {
+            switch i.kind {
+            case .truncate:
+                guard let n = state.inodes[i.ino1] else { continue }
+                if i.flags & IntentRecord.removeInodeFlag != 0 {
+                    try nsLock.withWriteLock { try n.lock.withWriteLock { try finishTruncate(i, node: n) } }
+                } else {
+                    try n.lock.withWriteLock { try finishTruncate(i, node: n) }
+                }
+            case .swapExtents:
+                throw DaxError(.EOPNOTSUPP, "intent \(i.id) is a swap-extents intent, which this daxfs cannot finish yet; run 'daxfs fsck'")
+            }
+        }
+    }
+}

@@ -1,0 +1,175 @@
+import DaxFSFormat
+
+/// A run of free region blocks, keyed by its first block.
+struct FreeRun: SortedElement, Equatable {
+    var start: UInt64
+    var count: UInt64
+    var key: UInt64 { start }
+    var end: UInt64 { start + count }
+}
+
+/// The same run keyed by (length, start), for best-fit searches.
+struct SizedRun: SortedElement {
+    struct Key: Comparable {
+        var count: UInt64
+        var start: UInt64
+        static func < (a: Key, b: Key) -> Bool { (a.count, a.start) < (b.count, b.start) }
+    }
+    var key: Key
+    init(_ r: FreeRun) { key = Key(count: r.count, start: r.start) }
+    var run: FreeRun { FreeRun(start: key.start, count: key.count) }
+}
+
+/// The free space of the data area in DRAM: a range tree kept twice, keyed
+/// by offset (for merging and goal searches) and by length (for best fit),
+/// as ZFS keeps a metaslab's ms_allocatable. Adjacent free runs are always
+/// merged, so the map is the optimal encoding of the free space.
+///
+/// Not thread-safe: `Allocator` guards it with its lock.
+/// - Complexity: insert, remove and lookups are O(log n) in the number of
+///   free runs (plus the container's move cost, see `SortedChunks`).
+struct FreeSpace {
+    private(set) var byOffset = SortedChunks<FreeRun>()
+    private var bySize = SortedChunks<SizedRun>()
+    private(set) var freeBlocks: UInt64 = 0
+
+    init() {}
+
+    /// Builds from runs sorted by start, disjoint and not adjacent (the
+    /// checkpoint form). Returns nil when they are not.
+    init?(sorted runs: [BlockRange]) {
+        var prevEnd: UInt64?
+        var total: UInt64 = 0
+        for r in runs {
+            if let p = prevEnd, r.start.raw <= p { return nil }
+            prevEnd = r.end
+            total += r.count.raw
+        }
+        byOffset = SortedChunks(sorted: runs.lazy.map { FreeRun(start: $0.start.raw, count: $0.count.raw) })
+        bySize = SortedChunks(sorted: runs.map { SizedRun(FreeRun(start: $0.start.raw, count: $0.count.raw)) }
+            .sorted { $0.key < $1.key })
+        freeBlocks = total
+    }
+
+    var runCount: Int { byOffset.count }
+    var runs: SortedChunks<FreeRun> { byOffset }
+    var largest: FreeRun? { bySize.last?.run }
+
+    /// The free run that contains `block`, if any.
+    func run(containing block: UInt64) -> FreeRun? {
+        guard let i = byOffset.lastIndex(atOrBefore: block) else { return nil }
+        let r = byOffset[i]
+        return block < r.end ? r : nil
+    }
+
+    /// True when every block of `r` is free.
+    func contains(_ r: BlockRange) -> Bool {
+        guard let f = run(containing: r.start.raw) else { return false }
+        return r.end <= f.end
+    }
+
+    /// True when any block of `r` is free.
+    func overlaps(_ r: BlockRange) -> Bool {
+        if let i = byOffset.lastIndex(atOrBefore: r.start.raw), byOffset[i].end > r.start.raw { return true }
+        let n = byOffset.firstIndex(atOrAfter: r.start.raw)
+        return n < byOffset.endIndex && byOffset[n].start < r.end
+    }
+
+    /// Adds a run none of whose blocks is free, merging with its neighbours.
+    /// Returns false (and changes nothing) when some block is already free.
+    @discardableResult
+    mutating func insert(_ r: BlockRange) -> Bool {
+        guard r.count.raw > 0, !overlaps(r) else { return false }
+        var run = FreeRun(start: r.start.raw, count: r.count.raw)
+        if let pi = byOffset.lastIndex(atOrBefore: run.start), byOffset[pi].end == run.start {
+            let p = byOffset.remove(at: pi)
+            removeSized(p)
+            run = FreeRun(start: p.start, count: p.count + run.count)
+        }
+        if let ni = byOffset.find(run.end) {
+            let n = byOffset.remove(at: ni)
+            removeSized(n)
+            run.count += n.count
+        }
+        byOffset.insert(run)
+        bySize.insert(SizedRun(run))
+        freeBlocks += r.count.raw
+        return true
+    }
+
+    /// Removes a run all of whose blocks are free, splitting the run that
+    /// holds it. Returns false (and changes nothing) otherwise.
+    @discardableResult
+    mutating func remove(_ r: BlockRange) -> Bool {
+        guard r.count.raw > 0, let i = byOffset.lastIndex(atOrBefore: r.start.raw) else { return false }
+        let f = byOffset[i]
+        guard r.start.raw < f.end, r.end <= f.end else { return false }
+        byOffset.remove(at: i)
+        removeSized(f)
+        if f.start < r.start.raw { addRun(FreeRun(start: f.start, count: r.start.raw - f.start)) }
+        if r.end < f.end { addRun(FreeRun(start: r.end, count: f.end - r.end)) }
+        freeBlocks -= r.count.raw
+        return true
+    }
+
+    private mutating func addRun(_ run: FreeRun) {
+        byOffset.insert(run)
+        bySize.insert(SizedRun(run))
+    }
+
+    private mutating func removeSized(_ run: FreeRun) {
+        guard let i = bySize.find(SizedRun(run).key) else { preconditionFailure("free-space indexes disagree") }
+        bySize.remove(at: i)
+    }
+
+    /// The first blocks of `run` that an allocation aligned to `align`
+    /// blocks may use: (start, usable count, a multiple of align).
+    static func aligned(_ run: FreeRun, align: UInt64) -> (start: UInt64, count: UInt64) {
+        let a = (run.start + align - 1) / align * align
+        guard a < run.end else { return (a, 0) }
+        return (a, (run.end - a) / align * align)
+    }
+
+    /// The smallest run whose aligned part holds `need` blocks, looking at
+    /// no more than `scan` candidates above the exact size. O(log n + scan).
+    func bestFit(need: UInt64, align: UInt64, scan: Int = 32) -> FreeRun? {
+        var i = bySize.firstIndex(atOrAfter: SizedRun.Key(count: need, start: 0))
+        var looked = 0
+        while i < bySize.endIndex && looked < scan {
+            let run = bySize[i].run
+            if Self.aligned(run, align: align).count >= need { return run }
+            i = bySize.index(after: i)
+            looked += 1
+        }
+        return nil
+    }
+
+    /// Runs from the largest down whose aligned part is non-empty, at most `limit`.
+    func largestAligned(align: UInt64, limit: Int = 64) -> FreeRun? {
+        var i = bySize.endIndex
+        var looked = 0
+        while looked < limit, let p = bySize.index(before: i) {
+            let run = bySize[p].run
+            if Self.aligned(run, align: align).count > 0 { return run }
+            i = p
+            looked += 1
+        }
+        return nil
+    }
+
+    /// The first run starting at or after `block` whose aligned part holds
+    /// `need` blocks, looking at no more than `scan` runs.
+    func firstFit(after block: UInt64, need: UInt64, align: UInt64, scan: Int = 16) -> FreeRun? {
+        var i = byOffset.firstIndex(atOrAfter: block)
+        var looked = 0
+        while i < byOffset.endIndex && looked < scan {
+            let run = byOffset[i]
+            if Self.aligned(run, align: align).count >= need { return run }
+            i = byOffset.index(after: i)
+            looked += 1
+        }
+        return nil
+    }
+
+    var allocatedBytes: Int { byOffset.allocatedBytes + bySize.allocatedBytes }
+}

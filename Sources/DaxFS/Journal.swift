@@ -1,0 +1,116 @@
+import DaxCore
+import DaxFSFormat
+import PMem
+
+/// A transaction being built: the records to log, the reservations whose
+/// ALLOC records it carries, and whether data or zeroes were stored for it
+/// that must be durable before it commits.
+struct TransactionBuilder {
+    var records: [LogRecord] = []
+    var reservations: [Reservation] = []
+    /// Set when the caller stored data (or the allocator zeroes) that the
+    /// commit must fence before it logs the records that make them visible.
+    var dataPending = false
+    var encodedSize: Int { Transaction.encodedSize(records) }
+    mutating func append(_ r: LogRecord) { records.append(r) }
+    var isEmpty: Bool { records.isEmpty }
+}
+
+/// The metadata log's writer: where the next transaction goes, its sequence,
+/// the current checkpoint, and how much has been logged since it.
+///
+/// **Persistence order of an append.** The encoded transaction (header and
+/// records, one CRC over all of it) is written with `storeFlushed` at the
+/// tail and made durable by one fence. Until that fence completes, replay
+/// sees a torn or absent transaction and ignores it; after it, the whole
+/// transaction. The tail and sequence live only in DRAM: replay finds them
+/// again by walking transactions whose sequence follows the checkpoint's.
+///
+/// Guarded by the filesystem's log lock.
+final class Journal: @unchecked Sendable {
+    let media: PersistentMedia
+    let layout: Layout
+    /// Byte offset within the log area where the next transaction goes.
+    var tail: Int
+    var nextSeq: LogSequence
+    /// The current checkpoint.
+    var slot: Int
+    var generation: UInt64
+    /// Records and space-map records (ALLOC, FREE) logged since the checkpoint.
+    var recordsSinceCheckpoint: Int
+    var spaceRecordsSinceCheckpoint: Int
+    private var scratch: [UInt8] = []
+
+    var logBytes: Int { layout.log.count }
+    /// The largest transaction daxfs writes: a quarter of the log, at most
+    /// 1 MiB, so that a transaction always fits after a checkpoint.
+    var maxTransactionBytes: Int { min(logBytes / 4, 1 << 20) }
+
+    init(media: PersistentMedia, layout: Layout, tail: Int, nextSeq: LogSequence, slot: Int, generation: UInt64,
+         records: Int, spaceRecords: Int) {
+        self.media = media; self.layout = layout; self.tail = tail; self.nextSeq = nextSeq
+        self.slot = slot; self.generation = generation
+        recordsSinceCheckpoint = records; spaceRecordsSinceCheckpoint = spaceRecords
+    }
+
+    func fits(_ size: Int) -> Bool { tail + size <= logBytes }
+
+    /// Writes one transaction at the tail and makes it durable (one fence).
+    /// The caller has checked that it fits.
+    func append(_ records: [LogRecord], faults: FaultInjection) {
+        let size = Transaction.encodedSize(records)
+        precondition(fits(size), "transaction does not fit in the log")
+        if scratch.count < size { scratch = [UInt8](repeating: 0, count: max(size, 4096)) }
+        let seed = layout.sb.recordSeed, salt = layout.sb.logSalt, seq = nextSeq
+        scratch.withUnsafeMutableBytes { p in
+            Transaction.encode(records, seq: seq, salt: salt, seed: seed, into: p, at: 0)
+            let bytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[0..<size])
+            let at = layout.log.lowerBound + tail
+            if faults.contains(.logTailBeforeRecord) {
+                // Injected bug: the transaction is stored but never flushed,
+                // so the next one can be durable while this one is not.
+                media.store(bytes, at: at, site: CallSite(#fileID, #line))
+            } else {
+                media.storeFlushed(bytes, at: at, site: CallSite(#fileID, #line))
+            }
+        }
+        media.fence()                                  // the commit point
+        tail += size
+        nextSeq = seq.next
+        recordsSinceCheckpoint += records.count
+        for r in records {
+            switch r {
+            case .alloc, .free: spaceRecordsSinceCheckpoint += 1
+            default: break
+            }
+        }
+    }
+
+    /// The log restarts after a checkpoint at `slot` with `generation`.
+    func restart(slot: Int, generation: UInt64) {
+        self.slot = slot
+        self.generation = generation
+        tail = 0
+        recordsSinceCheckpoint = 0
+        spaceRecordsSinceCheckpoint = 0
+    }
+}
+
+/// Deliberately injected persistence bugs, for testing the crash harness
+/// only (issue: "test the harness itself"). Every one of them breaks the
+/// crash contract; the crash-consistency tests show that each is caught.
+/// Never set outside tests.
+public struct FaultInjection: OptionSet, Sendable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    /// The fence that makes data and zeroes durable before a commit is skipped.
+    public static let noFenceBeforeCommit = FaultInjection(rawValue: 1 << 0)
+    /// The allocator zeroes with cached stores that are never flushed.
+    public static let zeroesNotFlushed = FaultInjection(rawValue: 1 << 1)
+    /// An unaligned write leaves its first, partial cache line unflushed.
+    public static let unflushedEdgeLine = FaultInjection(rawValue: 1 << 2)
+    /// A checkpoint's header is written before its chunks are durable.
+    public static let checkpointHeaderBeforeChunks = FaultInjection(rawValue: 1 << 3)
+    /// A transaction is stored without a flush, so the log can run ahead of it.
+    public static let logTailBeforeRecord = FaultInjection(rawValue: 1 << 4)
+}

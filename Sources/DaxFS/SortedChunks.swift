@@ -1,0 +1,199 @@
+/// An element kept in key order by `SortedChunks`. Keys are unique.
+protocol SortedElement {
+    associatedtype Key: Comparable
+    var key: Key { get }
+}
+
+/// A sorted sequence of unique-keyed elements stored as a list of sorted
+/// leaves of at most `leafCapacity` elements: a two-level B+ tree. It backs
+/// extent maps and the free-space map.
+///
+/// - Complexity: lookups are O(log n) (a binary search over leaf first keys,
+///   then one inside a leaf); insert and remove are O(log n + L + n/L) with
+///   L = 512, which is a few thousand element moves at n = 10^6; in-order
+///   iteration is O(1) per step. Memory is the elements plus one key per leaf.
+struct SortedChunks<E: SortedElement>: Sequence {
+    static var leafCapacity: Int { 512 }
+
+    struct Index: Comparable {
+        var leaf: Int
+        var slot: Int
+        static func < (a: Index, b: Index) -> Bool { (a.leaf, a.slot) < (b.leaf, b.slot) }
+    }
+
+    private var leaves: [[E]] = []
+    /// The first key of each leaf, for the binary search over leaves.
+    private var firstKeys: [E.Key] = []
+    private(set) var count = 0
+
+    init() {}
+
+    /// Builds from elements already sorted by strictly increasing key. O(n).
+    init<S: Sequence>(sorted elements: S) where S.Element == E {
+        var leaf: [E] = []
+        for e in elements {
+            if let last = leaf.last { precondition(last.key < e.key, "SortedChunks(sorted:) needs increasing keys") }
+            else if let lastLeaf = leaves.last, let l = lastLeaf.last { precondition(l.key < e.key, "SortedChunks(sorted:) needs increasing keys") }
+            leaf.append(e)
+            if leaf.count == Self.leafCapacity * 3 / 4 { appendLeaf(&leaf) }
+        }
+        if !leaf.isEmpty { appendLeaf(&leaf) }
+    }
+
+    private mutating func appendLeaf(_ leaf: inout [E]) {
+        firstKeys.append(leaf[0].key)
+        count += leaf.count
+        leaves.append(leaf)
+        leaf = []
+    }
+
+    var isEmpty: Bool { count == 0 }
+    var startIndex: Index { Index(leaf: 0, slot: 0) }
+    var endIndex: Index { Index(leaf: leaves.count, slot: 0) }
+    var first: E? { leaves.first?.first }
+    var last: E? { leaves.last?.last }
+
+    subscript(i: Index) -> E { leaves[i.leaf][i.slot] }
+
+    func index(after i: Index) -> Index {
+        i.slot + 1 < leaves[i.leaf].count ? Index(leaf: i.leaf, slot: i.slot + 1) : Index(leaf: i.leaf + 1, slot: 0)
+    }
+
+    func index(before i: Index) -> Index? {
+        if i.slot > 0 { return Index(leaf: i.leaf, slot: i.slot - 1) }
+        if i.leaf == 0 { return nil }
+        return Index(leaf: i.leaf - 1, slot: leaves[i.leaf - 1].count - 1)
+    }
+
+    /// The leaf that holds `key` if anything does: the last leaf whose first key is ≤ key, or leaf 0.
+    private func leafFor(_ key: E.Key) -> Int {
+        var lo = 0, hi = firstKeys.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if firstKeys[mid] <= key { lo = mid + 1 } else { hi = mid }
+        }
+        return Swift.max(0, lo - 1)
+    }
+
+    private static func lowerBound(_ leaf: [E], _ key: E.Key) -> Int {
+        var lo = 0, hi = leaf.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if leaf[mid].key < key { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    /// The first element whose key is ≥ `key`, or `endIndex`. O(log n).
+    func firstIndex(atOrAfter key: E.Key) -> Index {
+        guard !leaves.isEmpty else { return endIndex }
+        let l = leafFor(key)
+        let s = Self.lowerBound(leaves[l], key)
+        return s < leaves[l].count ? Index(leaf: l, slot: s) : Index(leaf: l + 1, slot: 0)
+    }
+
+    /// The last element whose key is ≤ `key`, or nil. O(log n).
+    func lastIndex(atOrBefore key: E.Key) -> Index? {
+        guard !leaves.isEmpty else { return nil }
+        let l = leafFor(key)
+        let leaf = leaves[l]
+        let s = Self.lowerBound(leaf, key)
+        if s < leaf.count && leaf[s].key == key { return Index(leaf: l, slot: s) }
+        return index(before: Index(leaf: l, slot: s))
+    }
+
+    /// The element with exactly `key`, if any. O(log n).
+    func find(_ key: E.Key) -> Index? {
+        let i = firstIndex(atOrAfter: key)
+        return i < endIndex && self[i].key == key ? i : nil
+    }
+
+    /// Inserts an element whose key is not present. Returns its index.
+    @discardableResult
+    mutating func insert(_ e: E) -> Index {
+        count += 1
+        if leaves.isEmpty {
+            leaves.append([e])
+            firstKeys.append(e.key)
+            return Index(leaf: 0, slot: 0)
+        }
+        let l = leafFor(e.key)
+        let s = Self.lowerBound(leaves[l], e.key)
+        precondition(s == leaves[l].count || leaves[l][s].key != e.key, "SortedChunks.insert: duplicate key")
+        leaves[l].insert(e, at: s)
+        if s == 0 { firstKeys[l] = e.key }
+        if leaves[l].count > Self.leafCapacity {
+            let half = leaves[l].count / 2
+            let right = Array(leaves[l][half...])
+            leaves[l].removeSubrange(half...)
+            leaves.insert(right, at: l + 1)
+            firstKeys.insert(right[0].key, at: l + 1)
+            return s < half ? Index(leaf: l, slot: s) : Index(leaf: l + 1, slot: s - half)
+        }
+        return Index(leaf: l, slot: s)
+    }
+
+    /// Removes and returns the element at `i`.
+    @discardableResult
+    mutating func remove(at i: Index) -> E {
+        count -= 1
+        let e = leaves[i.leaf].remove(at: i.slot)
+        if leaves[i.leaf].isEmpty {
+            leaves.remove(at: i.leaf)
+            firstKeys.remove(at: i.leaf)
+        } else if i.slot == 0 {
+            firstKeys[i.leaf] = leaves[i.leaf][0].key
+        }
+        return e
+    }
+
+    /// Replaces the element at `i`. The new key must keep the order
+    /// (strictly between the neighbours' keys).
+    mutating func replace(at i: Index, with e: E) {
+        if let p = index(before: i) { precondition(self[p].key < e.key, "SortedChunks.replace breaks the order") }
+        let n = index(after: i)
+        if n < endIndex { precondition(e.key < self[n].key, "SortedChunks.replace breaks the order") }
+        leaves[i.leaf][i.slot] = e
+        if i.slot == 0 { firstKeys[i.leaf] = e.key }
+    }
+
+    /// Applies `transform` to every element from `i` to the end. The
+    /// transform must preserve the relative order of keys and keep the
+    /// first transformed key above the key before `i`. O(n − i).
+    mutating func transformSuffix(from i: Index, _ transform: (inout E) -> Void) {
+        guard i < endIndex else { return }
+        for l in i.leaf..<leaves.count {
+            let start = l == i.leaf ? i.slot : 0
+            for s in start..<leaves[l].count { transform(&leaves[l][s]) }
+            firstKeys[l] = leaves[l][0].key
+        }
+        if let p = index(before: i) { precondition(self[p].key < self[i].key, "SortedChunks.transformSuffix breaks the order") }
+    }
+
+    mutating func removeAll() {
+        leaves.removeAll()
+        firstKeys.removeAll()
+        count = 0
+    }
+
+    struct Iterator: IteratorProtocol {
+        let chunks: SortedChunks
+        var i: Index
+        mutating func next() -> E? {
+            guard i < chunks.endIndex else { return nil }
+            defer { i = chunks.index(after: i) }
+            return chunks[i]
+        }
+    }
+
+    func makeIterator() -> Iterator { Iterator(chunks: self, i: startIndex) }
+
+    /// Elements from `i` on, in order.
+    func elements(from i: Index) -> IteratorSequence<Iterator> { IteratorSequence(Iterator(chunks: self, i: i)) }
+
+    /// Bytes of DRAM the elements take (capacity, not count), for memory reports.
+    var allocatedBytes: Int {
+        leaves.reduce(0) { $0 + $1.capacity * MemoryLayout<E>.stride } + firstKeys.capacity * MemoryLayout<E.Key>.stride
+            + leaves.capacity * MemoryLayout<[E]>.stride
+    }
+}
