@@ -26,8 +26,7 @@ public final class RegionLock: @unchecked Sendable {
         self.exclusive = exclusive
         fd = try Sys.open(path, exclusive ? O_RDWR : O_RDONLY)
         let type = Int16(exclusive ? F_WRLCK : F_RDLCK)
-        var ofd = flock(l_type: type, l_whence: Int16(SEEK_SET), l_start: 0, l_len: 1, l_pid: 0)
-        if fcntl(fd, daxfs_F_OFD_SETLK, &ofd) != 0 {
+        if !RegionLock.take(fd: fd, type: type) {
             let e = Errno.current
             let id = try? FileID(fd: fd, path: path)
             let mine = id.map { i in RegionLock.held.withLock { $0.contains(i) } } ?? false
@@ -44,6 +43,24 @@ public final class RegionLock: @unchecked Sendable {
         fileID = try? FileID(fd: fd, path: path)
         if let id = fileID { _ = RegionLock.held.withLock { $0.insert(id) } }
         publishOwner()
+    }
+
+    /// Takes the OFD lock, retrying for up to 50 ms while it is held.
+    ///
+    /// A process that forks (to run any program) lends its children every
+    /// open file description until they exec, O_CLOEXEC or not, and with
+    /// them the OFD locks on them: a lock its owner already dropped can
+    /// still be held for a moment by a child on its way to exec. The retry
+    /// rides that out; a real holder keeps it longer and gets EBUSY.
+    private static func take(fd: Int32, type: Int16) -> Bool {
+        for attempt in 0..<11 {
+            var ofd = flock(l_type: type, l_whence: Int16(SEEK_SET), l_start: 0, l_len: 1, l_pid: 0)
+            if fcntl(fd, daxfs_F_OFD_SETLK, &ofd) == 0 { return true }
+            let e = Errno.current
+            if (e != .EAGAIN && e != .EACCES) || attempt == 10 { return false }
+            usleep(5_000)
+        }
+        return false
     }
 
     /// Regions locked by this process, so a refusal can say "this process".
