@@ -1,11 +1,17 @@
 import DaxCore
 
 /// Where a store, flush or fence was issued from, for crash-test reports.
+///
+/// Holds the compiler's static string, so recording a site costs nothing on
+/// the hot path; the text is built only when a report asks for it.
 public struct CallSite: Sendable, Hashable, CustomStringConvertible {
-    public var fileID: String
-    public var line: UInt
-    public init(_ fileID: StaticString, _ line: UInt) { self.fileID = "\(fileID)"; self.line = line }
-    public var description: String { "\(fileID):\(line)" }
+    private let file: StaticString
+    public let line: UInt
+    public init(_ fileID: StaticString, _ line: UInt) { file = fileID; self.line = line }
+    public var fileID: String { "\(file)" }
+    public var description: String { "\(file):\(line)" }
+    public static func == (a: CallSite, b: CallSite) -> Bool { a.line == b.line && a.fileID == b.fileID }
+    public func hash(into h: inout Hasher) { h.combine(line); h.combine(fileID) }
 }
 
 /// How a region makes stores durable.
