@@ -2,13 +2,13 @@ import DaxCore
 import DaxFSFormat
 import PMem
 
-/// Blocks taken out of the free space for one transaction that has not
-/// committed yet. They belong to nobody on media: a crash before the commit
-/// leaves them free, because the ALLOC records are in that transaction.
+/// Blocks taken out of the free space for an operation whose ALLOC records
+/// have not committed yet. They belong to nobody on media: a crash before
+/// the commit leaves them free, because the ALLOC records are in the lost
+/// transaction. Each run settles when its ALLOC record commits.
 final class Reservation: @unchecked Sendable {
     /// The runs, in the order they were handed out.
     fileprivate(set) var runs: [BlockRange] = []
-    fileprivate var settled = false
     var blocks: UInt64 { runs.reduce(0) { $0 + $1.count.raw } }
     fileprivate init() {}
 }
@@ -43,7 +43,8 @@ final class Reservation: @unchecked Sendable {
 final class Allocator: @unchecked Sendable {
     private let lock = Lock()
     private var free: FreeSpace
-    private var outstanding: [ObjectIdentifier: Reservation] = [:]
+    /// Reserved runs whose ALLOC records have not committed, by first block.
+    private var outstanding: [UInt64: BlockRange] = [:]
     let dataStart: UInt64
     let dataEnd: UInt64
     let blockSize: Int
@@ -55,7 +56,7 @@ final class Allocator: @unchecked Sendable {
         blockSize = Int(sb.blockSize)
     }
 
-    var freeBlocks: UInt64 { lock.withLock { free.freeBlocks + outstanding.values.reduce(0) { $0 + $1.blocks } } }
+    var freeBlocks: UInt64 { lock.withLock { free.freeBlocks + outstanding.values.reduce(0) { $0 + $1.count.raw } } }
     var freeRunCount: Int { lock.withLock { free.runCount } }
     var largestFreeRun: UInt64 { lock.withLock { free.largest?.count ?? 0 } }
 
@@ -104,7 +105,7 @@ final class Allocator: @unchecked Sendable {
                 throw DaxError(.ENOSPC, "no space left: \(count) blocks wanted, \(free.freeBlocks) free" +
                                (align > 1 ? " (in runs aligned to \(align) blocks)" : ""))
             }
-            if !r.runs.isEmpty { outstanding[ObjectIdentifier(r)] = r }
+            for run in r.runs { outstanding[run.start.raw] = run }
         }
         if r.runs.isEmpty { return nil }
         for run in r.runs {
@@ -120,24 +121,23 @@ final class Allocator: @unchecked Sendable {
         return r
     }
 
-    /// Gives back the blocks of a reservation whose transaction did not commit.
+    /// Gives back the runs of a reservation whose ALLOC records did not
+    /// commit (runs that did commit are left alone).
     func cancel(_ r: Reservation) {
         lock.withLock {
-            guard !r.settled else { return }
-            r.settled = true
-            outstanding[ObjectIdentifier(r)] = nil
-            for run in r.runs {
+            for run in r.runs where outstanding[run.start.raw] == run {
+                outstanding[run.start.raw] = nil
                 let ok = free.insert(run)
                 precondition(ok, "cancelled reservation overlaps free space")
             }
         }
     }
 
-    /// The reservation's ALLOC records have committed: its blocks are owned now.
-    func settle(_ r: Reservation) {
+    /// The ALLOC record of a reserved run has committed: the run is owned now.
+    func settle(_ run: BlockRange) {
         lock.withLock {
-            r.settled = true
-            outstanding[ObjectIdentifier(r)] = nil
+            precondition(outstanding[run.start.raw] == run, "ALLOC committed for \(run), which was not reserved")
+            outstanding[run.start.raw] = nil
         }
     }
 
@@ -162,7 +162,7 @@ final class Allocator: @unchecked Sendable {
     /// sorted by start. O(n + r log r).
     func checkpointRuns() -> [BlockRange] {
         lock.withLock {
-            var extra = outstanding.values.flatMap { $0.runs }
+            var extra = Array(outstanding.values)
             if extra.isEmpty { return free.runs.map { BlockRange($0.start, $0.count) } }
             extra.sort { $0.start < $1.start }
             var out: [BlockRange] = []

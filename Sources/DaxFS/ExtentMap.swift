@@ -115,7 +115,7 @@ struct ExtentMap: Sequence {
     /// Maps a run that must lie in a hole (checked with `isHole` first),
     /// merging with contiguous neighbours.
     mutating func map(_ new: Extent) {
-        precondition(new.count > 0 && isHole(new.fileBlock, new.count), "ExtentMap.map over mapped blocks")
+        assert(new.count > 0 && isHole(new.fileBlock, new.count), "ExtentMap.map over mapped blocks")
         var e = new
         if let pi = tree.lastIndex(atOrBefore: e.fileBlock) {
             let p = tree[pi]

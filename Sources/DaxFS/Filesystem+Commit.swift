@@ -39,7 +39,6 @@ extension Filesystem {
                         preconditionFailure("daxfs bug: a committed record does not apply: \(r): \(error)")
                     }
                 }
-                for r in tx.reservations { state.allocator.settle(r) }
                 if shouldCheckpoint { try? checkpointLocked() }   // a failure leaves the log to fill; retried next commit
             }
         } catch {

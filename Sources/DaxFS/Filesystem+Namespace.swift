@@ -244,7 +244,12 @@ extension Filesystem {
     }
 
     /// FREE records that fit in one transaction next to a few others.
-    var maxFreeRecordsPerTransaction: Int { max(1, (journal.maxTransactionBytes - 2048) / (LogRecord.headerSize + BlockRange.size)) }
+    var maxFreeRecordsPerTransaction: Int { max(1, (journal.maxTransactionBytes - Self.transactionOverhead) / (LogRecord.headerSize + BlockRange.size)) }
+
+    /// Room kept in a transaction for its header and the few records that go
+    /// with a batch of FREE or ALLOC+EXTENT_MAP records (INODE_ATTR, INODE_FREE,
+    /// EXTENT_UNMAP, an INTENT).
+    static let transactionOverhead = 384
 
     /// A fresh intent id (ids are never reused; one may be skipped when its
     /// transaction fails).

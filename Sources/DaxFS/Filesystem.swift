@@ -44,6 +44,10 @@ public final class Filesystem: @unchecked Sendable {
         public var condenseMinimumRecords = 16_384
         /// Write a checkpoint at unmount (so the next mount replays nothing).
         public var checkpointOnUnmount = true
+        /// A lower cap on the size of one transaction, in bytes (the default is
+        /// a quarter of the log, at most 1 MiB). A smaller cap makes large
+        /// removals and writes take the multi-transaction paths sooner.
+        public var transactionLimit: Int?
         /// Finish pending intents at a read-write mount.
         public var finishIntentsAtMount = true
         /// Test-only persistence bugs; see `FaultInjection`.
@@ -121,6 +125,7 @@ public final class Filesystem: @unchecked Sendable {
         }
         state = recovered.state
         journal = recovered.journal
+        if let cap = options.transactionLimit { journal.transactionLimit = max(512, cap) }
         recovery = recovered.report
         if !readOnly {
             setState(.dirty)

@@ -43,8 +43,9 @@ final class Journal: @unchecked Sendable {
 
     var logBytes: Int { layout.log.count }
     /// The largest transaction daxfs writes: a quarter of the log, at most
-    /// 1 MiB, so that a transaction always fits after a checkpoint.
-    var maxTransactionBytes: Int { min(logBytes / 4, 1 << 20) }
+    /// 1 MiB (or `transactionLimit`), so that one always fits after a checkpoint.
+    var maxTransactionBytes: Int { min(logBytes / 4, 1 << 20, transactionLimit) }
+    var transactionLimit = Int.max
 
     init(media: PersistentMedia, layout: Layout, tail: Int, nextSeq: LogSequence, slot: Int, generation: UInt64,
          records: Int, spaceRecords: Int) {

@@ -68,6 +68,9 @@ final class MetadataState: @unchecked Sendable {
             intents[intent.id] = intent
             if intent.kind == .truncate && intent.flags & IntentRecord.removeInodeFlag != 0 { inodes[intent.ino1]?.removing = true }
         }
+        var children: [InodeNumber: Int] = [:]
+        for r in c.inodes where r.ino != .root { children[r.parent, default: 0] += 1 }
+        for (dir, count) in children { inodes[dir]?.entries.reserveCapacity(count) }
         for node in inodes.values where node.ino != .root && !node.removing {
             try link(node)
         }
@@ -150,9 +153,12 @@ final class MetadataState: @unchecked Sendable {
             node.record.ctime = a.ctime
         case .extentMap(let e):
             let node = try file(e.ino, "EXTENT_MAP")
-            let run = BlockRange(start: e.regionBlock, count: e.count)
-            guard node.extents.isHole(e.fileBlock.raw, e.count.raw) else { throw Self.corrupt("EXTENT_MAP over mapped blocks of inode \(e.ino)") }
-            guard !allocator.isAnyFree(run) else { throw Self.corrupt("EXTENT_MAP of free blocks \(run) into inode \(e.ino)") }
+            if !live {
+                // The live path built this record from a hole and a reservation.
+                let run = BlockRange(start: e.regionBlock, count: e.count)
+                guard node.extents.isHole(e.fileBlock.raw, e.count.raw) else { throw Self.corrupt("EXTENT_MAP over mapped blocks of inode \(e.ino)") }
+                guard !allocator.isAnyFree(run) else { throw Self.corrupt("EXTENT_MAP of free blocks \(run) into inode \(e.ino)") }
+            }
             node.extents.map(Extent(fileBlock: e.fileBlock.raw, regionBlock: e.regionBlock.raw, count: e.count.raw))
         case .extentUnmap(let ino, let fb, let n):
             let node = try file(ino, "EXTENT_UNMAP")
@@ -162,7 +168,9 @@ final class MetadataState: @unchecked Sendable {
             guard node.extents.canShift(from: from.raw, by: delta, limit: maxFileBlocks) else { throw Self.corrupt("EXTENT_SHIFT of inode \(ino) collides or overflows") }
             node.extents.shift(from: from.raw, by: delta)
         case .alloc(let run):
-            if !live {
+            if live {
+                allocator.settle(run)
+            } else {
                 guard allocator.replayAlloc(run) else { throw Self.corrupt("ALLOC of blocks \(run) that are not free") }
             }
         case .free(let run):

@@ -13,7 +13,7 @@ protocol SortedElement {
 ///   L = 512, which is a few thousand element moves at n = 10^6; in-order
 ///   iteration is O(1) per step. Memory is the elements plus one key per leaf.
 struct SortedChunks<E: SortedElement>: Sequence {
-    static var leafCapacity: Int { 512 }
+    static var leafCapacity: Int { 256 }
 
     struct Index: Comparable {
         var leaf: Int

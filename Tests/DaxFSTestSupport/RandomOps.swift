@@ -5,7 +5,7 @@ import DaxFSFormat
 /// Seeded random file operations applied to a filesystem and to a
 /// `FileModel` side by side: the engine's small exerciser.
 public struct RandomOps {
-    public var rng: SplitMix64
+    public var rng: SeededRandom
     public var model = FileModel()
     /// Largest file offset a write or truncate touches.
     public var maxOffset: Int
@@ -15,11 +15,11 @@ public struct RandomOps {
     public private(set) var log: [String] = []
 
     public init(seed: UInt64, maxOffset: Int = 256 << 10, maxWrite: Int = 64 << 10, fileCount: Int = 4) {
-        rng = SplitMix64(seed: seed)
+        rng = SeededRandom(seed: seed)
         self.maxOffset = maxOffset; self.maxWrite = maxWrite; self.fileCount = fileCount
     }
 
-    mutating func pick(_ n: Int) -> Int { Int(rng.next() % UInt64(n)) }
+    mutating func pick(_ n: Int) -> Int { rng.below(n) }
 
     /// Performs one random operation. ENOSPC is accepted (the model is left
     /// unchanged, as the write contract promises for one-step writes).
