@@ -54,6 +54,7 @@ let package = Package(
         .testTarget(name: "PMemTests", dependencies: ["PMem", "DaxFSTestSupport"]),
         .testTarget(name: "DaxFSFormatTests", dependencies: ["DaxFSFormat", "DaxFSTestSupport"]),
         .testTarget(name: "DaxFSTests", dependencies: ["DaxFS", "DaxFSTestSupport"]),
+        .testTarget(name: "CrashTests", dependencies: ["DaxFS", "DaxFSFormat", "DaxCore", "PMem", "DaxFSTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["DaxCore", "DaxFSFormat", "DaxFSTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

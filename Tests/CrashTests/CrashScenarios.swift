@@ -1,0 +1,137 @@
+import DaxCore
+import DaxFS
+import DaxFSFormat
+import DaxFSTestSupport
+
+/// The operations under crash test, and the starting images they run from.
+///
+/// Later issues add their operations here (fallocate modes, swap-extents,
+/// fsck repair). Every scenario runs from both starting images.
+enum CrashScenarios {
+    /// Transactions are capped at 1 KiB in the crash runs, so that removals
+    /// of a few dozen extents already take the intent path.
+    static let transactionLimit = 1024
+
+    static var options: Filesystem.Options {
+        var o = Filesystem.Options()
+        o.transactionLimit = transactionLimit
+        return o
+    }
+
+    static func bytes(_ n: Int, seed: UInt64) -> [UInt8] {
+        var r = SeededRandom(seed: seed)
+        return r.bytes(n)
+    }
+
+    /// A file of `runs` separate extents (every other block), so that freeing
+    /// it cannot merge them into fewer FREE records.
+    static func fragmented(_ fs: Filesystem, _ path: String, runs: Int) throws {
+        let f = try fs.create(path)
+        for i in 0..<runs { try fs.write(f, at: UInt64(i) * 8192, bytes(100, seed: UInt64(i))) }
+    }
+
+    /// The empty filesystem, and one that holds every kind of log record
+    /// (INODE, INODE_FREE, INODE_ATTR, EXTENT_MAP, EXTENT_UNMAP, ALLOC, FREE,
+    /// INTENT, INTENT_DONE) in its checkpoint and in its log.
+    static func startingImages() throws -> [(name: String, image: [UInt8])] {
+        let empty = try CrashHarness.formattedImage()
+        let populated = try CrashHarness.image(from: empty, options: options) { fs in
+            try fs.mkdir("/d1/d2", parents: true)
+            let a = try fs.create("/d1/a")
+            try fs.write(a, at: 0, bytes(12_000, seed: 1))
+            try fs.write(a, at: 40_000, bytes(4_000, seed: 2))
+            try fs.write(a, at: 100_000, bytes(9_000, seed: 3))
+            try fs.write(try fs.create("/d1/d2/b"), at: 0, bytes(100, seed: 4))
+            let c = try fs.create("/c")
+            try fs.write(c, at: 0, bytes(20_000, seed: 5))
+            try fs.truncate(c, size: 3_000)                       // EXTENT_UNMAP and FREE
+            try fs.write(try fs.create("/gone"), at: 0, bytes(5_000, seed: 6))
+            try fs.remove("/gone")                                // INODE_FREE
+            try fs.checkpoint()                                   // the rest stays in the log
+            try fragmented(fs, "/frag", runs: 40)
+            try fs.remove("/frag")                                // INTENT ... INTENT_DONE (40 runs > one 1 KiB transaction)
+            try fs.rename("/d1/d2/b", to: "/d1/b2")               // INODE
+            try fs.write(try fs.create("/after"), at: 0, bytes(3_000, seed: 7))
+        }
+        return [("empty", empty), ("populated", populated)]
+    }
+
+    /// Every scenario, with the crash runs' transaction cap.
+    static var all: [CrashScenario] { (plain + [condense]).map { var s = $0; s.options.transactionLimit = transactionLimit; return s } }
+
+    static let plain: [CrashScenario] = [
+        CrashScenario("create") { fs in try fs.create("/new") },
+        CrashScenario("mkdir") { fs in try fs.mkdir("/newdir") },
+        CrashScenario("write append into a new file", contract: .write("/w"), setup: { fs in try fs.create("/w") }) { fs in
+            try fs.write(try fs.lookup("/w"), at: 0, bytes(6_000, seed: 10))
+        },
+        CrashScenario("write overwrite in place", contract: .write("/w"), setup: { fs in
+            try fs.write(try fs.create("/w"), at: 0, bytes(8_192, seed: 11))
+        }) { fs in
+            try fs.write(try fs.lookup("/w"), at: 1_000, bytes(5_000, seed: 12))
+        },
+        CrashScenario("write unaligned, straddling a 64-byte line", contract: .write("/w"), setup: { fs in
+            try fs.write(try fs.create("/w"), at: 0, bytes(300, seed: 13))
+        }) { fs in
+            try fs.write(try fs.lookup("/w"), at: 60, bytes(10, seed: 14))
+        },
+        CrashScenario("write unaligned append, growing the file", contract: .write("/w"), setup: { fs in
+            try fs.write(try fs.create("/w"), at: 0, bytes(100, seed: 15))
+        }) { fs in
+            try fs.write(try fs.lookup("/w"), at: 4_090, bytes(20, seed: 16))
+        },
+        CrashScenario("truncate down", setup: { fs in try fs.write(try fs.create("/t"), at: 0, bytes(20_000, seed: 17)) }) { fs in
+            try fs.truncate(try fs.lookup("/t"), size: 5_000)
+        },
+        CrashScenario("truncate up", setup: { fs in
+            let t = try fs.create("/t")
+            try fs.write(t, at: 0, bytes(3_000, seed: 18))
+            try fs.truncate(t, size: 1_000)
+        }) { fs in
+            try fs.truncate(try fs.lookup("/t"), size: 9_000)
+        },
+        CrashScenario("unlink", setup: { fs in try fs.write(try fs.create("/u"), at: 0, bytes(9_000, seed: 19)) }) { fs in
+            try fs.remove("/u")
+        },
+        CrashScenario("unlink of a fragmented file (intent)", setup: { fs in try fragmented(fs, "/frag2", runs: 45) }) { fs in
+            try fs.remove("/frag2")
+        },
+        CrashScenario("truncate of a fragmented file (intent)", setup: { fs in try fragmented(fs, "/frag3", runs: 45) }) { fs in
+            try fs.truncate(try fs.lookup("/frag3"), size: 8192)
+        },
+        CrashScenario("rename within a directory", setup: { fs in try fs.write(try fs.create("/r"), at: 0, bytes(10, seed: 20)) }) { fs in
+            try fs.rename("/r", to: "/r2")
+        },
+        CrashScenario("rename across directories", setup: { fs in
+            try fs.mkdir("/x/y", parents: true)
+            try fs.write(try fs.create("/x/r"), at: 0, bytes(10, seed: 21))
+        }) { fs in
+            try fs.rename("/x/r", to: "/x/y/r")
+        },
+        CrashScenario("rename over an existing file", setup: { fs in
+            try fs.write(try fs.create("/src"), at: 0, bytes(5_000, seed: 22))
+            try fs.write(try fs.create("/dst"), at: 0, bytes(7_000, seed: 23))
+        }) { fs in
+            try fs.rename("/src", to: "/dst")
+        },
+        CrashScenario("rmdir", setup: { fs in try fs.mkdir("/empty") }) { fs in try fs.remove("/empty") },
+        CrashScenario("checkpoint", contract: .unchanged) { fs in try fs.checkpoint() },
+        CrashScenario("mount and recovery", contract: .unchanged, crashDuringMount: true) { _ in },
+    ]
+
+    /// A commit that condenses the space map: thresholds low enough that
+    /// the truncate's FREE records trigger a checkpoint inside the commit.
+    static let condense: CrashScenario = {
+        var s = CrashScenario("space-map condensation", setup: { fs in
+            try fs.write(try fs.create("/cz"), at: 0, bytes(20_000, seed: 24))
+        }) { fs in
+            try fs.truncate(try fs.lookup("/cz"), size: 0)
+        }
+        s.options.condenseMinimumRecords = 1
+        s.options.condenseFactor = 1
+        return s
+    }()
+
+    static func named(_ name: String) -> CrashScenario? { all.first { $0.name == name } }
+}
+
