@@ -11,6 +11,7 @@
 //   DaxFSFormat              pure on-media records, no I/O
 //   DaxFS                    the in-process filesystem engine
 //   daxfs                    the command-line tool (never imports C targets)
+//   daxfs-bench              the benchmark harness (never imports C targets)
 import PackageDescription
 
 let package = Package(
@@ -46,6 +47,13 @@ let package = Package(
                 "DaxFS", "DaxFSFormat", "PMem", "DaxCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        // The benchmark harness: `swift run -c release daxfs-bench [--quick]`.
+        .executableTarget(
+            name: "daxfs-bench",
+            dependencies: [
+                "DaxFS", "DaxFSFormat", "PMem", "DaxCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         .target(
             name: "DaxFSTestSupport",
             dependencies: ["DaxCore", "PMem", "DaxFSFormat", "DaxFS"],
@@ -56,6 +64,7 @@ let package = Package(
         .testTarget(name: "DaxFSTests", dependencies: ["DaxFS", "DaxFSTestSupport"]),
         .testTarget(name: "CrashTests", dependencies: ["DaxFS", "DaxFSFormat", "DaxCore", "PMem", "DaxFSTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["DaxCore", "DaxFSFormat", "DaxFSTestSupport"]),
+        .testTarget(name: "DaxfsBenchTests", dependencies: ["daxfs-bench"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -125,6 +125,15 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
         return base + offset
     }
 
+    /// The address of `count` bytes at `offset`, for the physical-limit
+    /// measurements in `Calibration.swift`, which call libpmem on the mapping
+    /// directly instead of going through the choke point. Bounds-checked;
+    /// read-write mappings only. Internal: nothing outside PMem sees it.
+    func calibrationAddress(at offset: Int, count: Int) -> UnsafeMutableRawPointer {
+        check(offset, count)
+        return base + offset
+    }
+
     // MARK: PersistentMedia
 
     @inline(__always) private func check(_ offset: Int, _ count: Int) {

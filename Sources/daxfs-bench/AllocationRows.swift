@@ -1,0 +1,51 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DaxCore
+import DaxFS
+
+/// Small allocations: 4 KiB at every other block of one file, on daxfs
+/// (`Filesystem.allocate`, one mount, warm region) and with `fallocate(2)`
+/// (`References.fallocateRate`) on ext4 (the reference of record) and XFS,
+/// each on a loop device over /dev/shm, measured alternately.
+enum AllocationRows {
+    /// The size of a peer's backing file (sparse): room for 100,000
+    /// allocations spread over 800 MiB, and the journal.
+    static let peerSize: UInt64 = 2 << 30
+
+    static var group: BenchGroup {
+        BenchGroup(
+            title: "Allocation",
+            layout: .comparisons,
+            caption: "4 KiB at offsets 0, 8192, 16384, ... of one file; calls per second of the timed loop. daxfs: Filesystem.allocate in one mount, each call a durable transaction; peers: fallocate(fd, 0, offset, 4096), no fsync.",
+            rows: [(LoopPeer.Kind.ext4, Goal.speedupAtLeast(10)), (.xfs, .none)].map { kind, goal in
+                BenchRow(name: "allocate 4 KiB, every other block", unit: .callsPerSecond, goal: goal,
+                         reference: "fallocate(2) on \(kind.rawValue), loop device over /dev/shm") { ctx in
+                    let calls = References.fallocateCalls(ctx)
+                    return try LoopPeer.with(kind, size: peerSize, in: ctx.scratchDirectory) { peer in
+                        let path = try EngineRows.region(ctx, size: peerSize)
+                        defer { unlink(path) }
+                        let fs = try Filesystem.mount(path)
+                        defer { try? fs.unmount() }
+                        // Warm: fault in the blocks the loop will allocate, then free them.
+                        let warm = try fs.create("/warm")
+                        try fs.allocate(warm, offset: 0, length: UInt64(calls) * 8192 + (64 << 20))
+                        try fs.remove("/warm")
+                        var round = 0
+                        let pair = try ctx.measurePair(warmup: 1, daxfs: {
+                            round += 1
+                            let f = try fs.create("/a\(round)")
+                            let t0 = monotonicNanoseconds()
+                            for i in 0..<UInt64(calls) { try fs.allocate(f, offset: i * 8192, length: 4096) }
+                            let rate = Double(calls) / (Double(monotonicNanoseconds() - t0) / 1e9)
+                            try fs.remove("/a\(round)")
+                            return rate
+                        }, reference: {
+                            try References.fallocateRate(directory: peer.mountPoint, calls: calls)
+                        })
+                        return .compared(daxfs: pair.daxfs, reference: pair.reference)
+                    }
+                }
+            })
+    }
+}
