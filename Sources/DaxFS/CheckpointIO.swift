@@ -123,8 +123,10 @@ public enum CheckpointIO {
             for _ in 0..<v.count {
                 switch v.kind {
                 case .inodes:
-                    let r = try InodeRecord.decode(p, at: at, limit: end - at)
-                    if let why = LogRecord.inode(r).problem(in: sb) { throw DaxError(.EFSCORRUPTED, "checkpoint chunk \(i): \(why)") }
+                    let r = try InodeRecord.decode(p, at: at, limit: end - at)   // checks InodeRecord.problem()
+                    if UInt64(1) << r.allocShift < UInt64(sb.blockSize) {
+                        throw DaxError(.EFSCORRUPTED, "checkpoint chunk \(i): inode \(r.ino): allocation unit below the block size")
+                    }
                     c.inodes.append(r); at += r.encodedSize
                 case .extents:
                     let e = ExtentRecord.decode(p, at: at)

@@ -45,7 +45,7 @@ extension Filesystem {
     /// Holds the inode lock shared. O(log n + extents touched + bytes).
     public func read(_ ino: InodeNumber, at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let n = try fileNode(ino)
-        return try n.lock.withReadLock {
+        return try n.withReadLock {
             try checkAlive(n)
             let size = n.record.size
             guard offset < size, buffer.count > 0 else { return 0 }
@@ -90,7 +90,7 @@ extension Filesystem {
             throw DaxError(.EFBIG, "write of \(data.count) bytes at offset \(offset) passes the maximum file size \(Geometry.maximumFileSize)").with("ino", ino)
         }
         guard !data.isEmpty else { return }
-        try n.lock.withWriteLock {
+        try n.withWriteLock {
             try checkAlive(n)
             var pos = offset
             while pos < end {
@@ -232,7 +232,7 @@ extension Filesystem {
         if newSize > Geometry.maximumFileSize {
             throw DaxError(.EFBIG, "size \(newSize) passes the maximum file size \(Geometry.maximumFileSize)").with("ino", ino)
         }
-        try n.lock.withWriteLock {
+        try n.withWriteLock {
             try checkAlive(n)
             let old = n.record.size
             var tx = TransactionBuilder()
@@ -268,7 +268,7 @@ extension Filesystem {
     /// The extent map of a file, in file order.
     public func extents(_ ino: InodeNumber) throws -> [Extent] {
         let n = try fileNode(ino)
-        return try n.lock.withReadLock {
+        return try n.withReadLock {
             try checkAlive(n)
             return Array(n.extents)
         }
@@ -308,9 +308,9 @@ extension Filesystem {
             case .truncate:
                 guard let n = state.inodes[i.ino1] else { continue }
                 if i.flags & IntentRecord.removeInodeFlag != 0 {
-                    try nsLock.withWriteLock { try n.lock.withWriteLock { try finishTruncate(i, node: n) } }
+                    try nsLock.withWriteLock { try n.withWriteLock { try finishTruncate(i, node: n) } }
                 } else {
-                    try n.lock.withWriteLock { try finishTruncate(i, node: n) }
+                    try n.withWriteLock { try finishTruncate(i, node: n) }
                 }
             case .swapExtents:
                 throw DaxError(.EOPNOTSUPP, "intent \(i.id) is a swap-extents intent, which this daxfs cannot finish yet; run 'daxfs fsck'")
@@ -336,7 +336,7 @@ extension Filesystem {
             throw DaxError(.EFBIG, "range [\(offset), +\(length)) passes the maximum file size \(Geometry.maximumFileSize)").with("ino", ino)
         }
         let n = try fileNode(ino)
-        try n.lock.withWriteLock {
+        try n.withWriteLock {
             try checkAlive(n)
             let bs = blockSize, u = n.unitBlocks(blockSize: bs)
             let b0 = offset / bs / u * u, b1 = (end + bs * u - 1) / (bs * u) * u

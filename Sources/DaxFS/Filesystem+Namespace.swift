@@ -98,7 +98,7 @@ extension Filesystem {
     public func stat(ino: InodeNumber) throws -> InodeStat {
         let n = try node(ino)
         let entries = nsLock.withReadLock { n.entries.count }
-        return try n.lock.withReadLock {
+        return try n.withReadLock {
             if n.freed { throw DaxError(.ENOENT, "inode \(ino) does not exist").with("ino", ino) }
             let r = n.record
             return InodeStat(ino: r.ino.raw, parent: r.parent.raw, name: r.nameString, kind: r.kind, mode: r.mode,
@@ -160,7 +160,7 @@ extension Filesystem {
             try checkNewName(name, path: path)
             if parent.entries[name] != nil { throw DaxError(.EEXIST, "\(path) already exists").with("path", path) }
             if parent.removing { throw DaxError(.ENOENT, "\(path): the directory is being removed").with("path", path) }
-            return try parent.lock.withWriteLock {
+            return try parent.withWriteLock {
                 let now = wallClockNanoseconds()
                 let ino = InodeNumber(state.nextIno)
                 let r = InodeRecord(ino: ino, parent: parent.ino, kind: kind, name: name, mode: mode,
@@ -318,7 +318,7 @@ extension Filesystem {
         for n in nodes.sorted(by: { $0.ino < $1.ino }) where unique.last !== n { unique.append(n) }
         func nest(_ i: Int) throws -> T {
             if i == unique.count { return try body() }
-            return try unique[i].lock.withWriteLock { try nest(i + 1) }
+            return try unique[i].withWriteLock { try nest(i + 1) }
         }
         return try nest(0)
     }

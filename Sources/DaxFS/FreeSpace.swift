@@ -104,10 +104,20 @@ struct FreeSpace {
         guard r.count.raw > 0, let i = byOffset.lastIndex(atOrBefore: r.start.raw) else { return false }
         let f = byOffset[i]
         guard r.start.raw < f.end, r.end <= f.end else { return false }
-        byOffset.remove(at: i)
         removeSized(f)
-        if f.start < r.start.raw { addRun(FreeRun(start: f.start, count: r.start.raw - f.start)) }
-        if r.end < f.end { addRun(FreeRun(start: r.end, count: f.end - r.end)) }
+        let left = FreeRun(start: f.start, count: r.start.raw - f.start)
+        let right = FreeRun(start: r.end, count: f.end - r.end)
+        // The left part keeps the run's key, so it replaces the run in place.
+        if left.count > 0 {
+            byOffset.replace(at: i, with: left)
+            bySize.insert(SizedRun(left))
+            if right.count > 0 { addRun(right) }
+        } else if right.count > 0 {
+            byOffset.replace(at: i, with: right)     // still between the neighbours
+            bySize.insert(SizedRun(right))
+        } else {
+            byOffset.remove(at: i)
+        }
         freeBlocks -= r.count.raw
         return true
     }

@@ -6,11 +6,15 @@ import PMem
 /// ALLOC records it carries, and whether data or zeroes were stored for it
 /// that must be durable before it commits.
 struct TransactionBuilder {
-    var records: [LogRecord] = []
+    var records: [LogRecord]
     var reservations: [Reservation] = []
     /// Set when the caller stored data (or the allocator zeroes) that the
     /// commit must fence before it logs the records that make them visible.
     var dataPending = false
+    init() {
+        records = []
+        records.reserveCapacity(6)
+    }
     var encodedSize: Int { Transaction.encodedSize(records) }
     mutating func append(_ r: LogRecord) { records.append(r) }
     var isEmpty: Bool { records.isEmpty }

@@ -143,12 +143,17 @@ public struct InodeRecord: Equatable, Sendable {
     }
 
     /// Why a name is not valid, or nil: 1–255 bytes of UTF-8, no '/' or NUL, not "." or "..".
+    /// O(n), one pass; names of plain ASCII never build a String.
     public static func nameProblem(_ name: [UInt8]) -> String? {
         if name.isEmpty { return "empty name" }
         if name.count > maxNameLength { return "name is \(name.count) bytes; the limit is \(maxNameLength)" }
-        if name.contains(0x2F) || name.contains(0) { return "name contains '/' or NUL" }
-        if name == [0x2E] || name == [0x2E, 0x2E] { return "name is '.' or '..'" }
-        if String(validating: name, as: UTF8.self) == nil { return "name is not valid UTF-8" }
+        var ascii = true
+        for b in name {
+            if b == 0x2F || b == 0 { return "name contains '/' or NUL" }
+            if b >= 0x80 { ascii = false }
+        }
+        if name.count <= 2 && name.allSatisfy({ $0 == 0x2E }) { return "name is '.' or '..'" }
+        if !ascii && String(validating: name, as: UTF8.self) == nil { return "name is not valid UTF-8" }
         return nil
     }
 
