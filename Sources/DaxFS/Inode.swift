@@ -107,6 +107,14 @@ struct DirectoryEntries: Sequence {
         get { map[Key(name)] }
         set { map[Key(name)] = newValue }
     }
+    /// Enters `name` → `ino` unless the name is taken by another inode;
+    /// returns that other inode then (and changes nothing). One hash lookup.
+    mutating func insert(_ name: [UInt8], _ ino: InodeNumber) -> InodeNumber? {
+        let key = Key(name)
+        guard let old = map.updateValue(ino, forKey: key), old != ino else { return nil }
+        map[key] = old
+        return old
+    }
     var count: Int { map.count }
     var isEmpty: Bool { map.isEmpty }
     mutating func reserveCapacity(_ n: Int) { map.reserveCapacity(n) }

@@ -38,10 +38,13 @@ final class MetadataState: @unchecked Sendable {
         guard free.freeBlocks == h.freeBlocks else { throw Self.corrupt("checkpoint free space holds \(free.freeBlocks) blocks, header says \(h.freeBlocks)") }
         allocator = Allocator(free: free, sb: sb)
         inodes.reserveCapacity(c.inodes.count)
+        var loaded: [Inode] = []
+        loaded.reserveCapacity(c.inodes.count)
         for r in c.inodes {
-            guard inodes[r.ino] == nil else { throw Self.corrupt("checkpoint holds inode \(r.ino) twice") }
             guard r.ino.raw < nextIno else { throw Self.corrupt("checkpoint inode \(r.ino) is not below next_ino \(nextIno)") }
-            inodes[r.ino] = Inode(r)
+            let node = Inode(r)
+            guard inodes.updateValue(node, forKey: r.ino) == nil else { throw Self.corrupt("checkpoint holds inode \(r.ino) twice") }
+            loaded.append(node)
         }
         guard let root = inodes[.root], root.isDirectory else { throw Self.corrupt("checkpoint has no root directory") }
         // Extents arrive sorted by inode, then file block.
@@ -68,26 +71,26 @@ final class MetadataState: @unchecked Sendable {
             intents[intent.id] = intent
             if intent.kind == .truncate && intent.flags & IntentRecord.removeInodeFlag != 0 { inodes[intent.ino1]?.removing = true }
         }
-        var children: [InodeNumber: Int] = [:]
-        for r in c.inodes where r.ino != .root { children[r.parent, default: 0] += 1 }
-        for (dir, count) in children { inodes[dir]?.entries.reserveCapacity(count) }
-        for node in inodes.values where node.ino != .root && !node.removing {
-            try link(node)
+        var parent: Inode? = nil                // consecutive inodes often share a parent
+        for node in loaded where node.ino != .root && !node.removing {
+            if parent?.ino != node.record.parent { parent = inodes[node.record.parent] }
+            try link(node, under: parent)
         }
     }
 
     static func corrupt(_ m: String) -> DaxError { DaxError(.EFSCORRUPTED, m) }
 
-    /// Enters `node` under its parent's name. Throws when the parent is
-    /// missing or not a directory, or the name is taken.
-    private func link(_ node: Inode) throws {
-        guard let parent = inodes[node.record.parent], parent.isDirectory, !parent.removing else {
+    /// Enters `node` under its parent's name (`parent`, when the caller has
+    /// looked it up already). Throws when the parent is missing or not a
+    /// directory, or the name is taken.
+    private func link(_ node: Inode, under known: Inode? = nil) throws {
+        guard let parent = known ?? inodes[node.record.parent], parent.ino == node.record.parent,
+              parent.isDirectory, !parent.removing else {
             throw Self.corrupt("inode \(node.ino): parent \(node.record.parent) is missing or not a directory")
         }
-        if let other = parent.entries[node.record.name], other != node.ino {
+        if let other = parent.entries.insert(node.record.name, node.ino) {
             throw Self.corrupt("inode \(node.ino): name \"\(node.record.nameString)\" is taken by inode \(other) in directory \(parent.ino)")
         }
-        parent.entries[node.record.name] = node.ino
     }
 
     private func unlink(_ node: Inode) {

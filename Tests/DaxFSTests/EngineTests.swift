@@ -273,4 +273,43 @@ func withMount<T>(_ r: TempRegion, _ options: Filesystem.Options = .init(), _ bo
         r.write(tx, at: Int(sb.logOffset))
         #expect { try Filesystem.mount(r.path) } throws: { ($0 as? DaxError)?.code == .EFSCORRUPTED }
     }
+
+    @Test(arguments: ["none", "duplicate name", "missing parent", "file as parent", "overlapping extents", "extents of a directory"])
+    func anInconsistentCheckpointFailsTheMount(_ damage: String) throws {
+        let r = TempRegion()
+        let sb = try r.format(size: 1 << 20, logSize: 64 << 10, checkpointSize: 64 << 10)
+        let media = try MappedRegion.map(r.path, readOnly: false)
+        let layout = Layout(sb)
+        var c = CheckpointContent()
+        c.inodes = [InodeRecord(ino: .root, parent: .root, kind: .directory, name: [], mode: 0o755, nlink: 2),
+                    InodeRecord(ino: 2, parent: .root, kind: .file, name: Array("a".utf8), mode: 0o644),
+                    InodeRecord(ino: 3, parent: .root, kind: .file, name: Array("b".utf8), mode: 0o644)]
+        let d = sb.dataStartBlock.raw
+        var free = [BlockRange(start: sb.dataStartBlock, count: sb.dataBlockCount)]
+        switch damage {
+        case "none": break
+        case "duplicate name": c.inodes[2].name = Array("a".utf8)
+        case "missing parent": c.inodes[2].parent = 9
+        case "file as parent": c.inodes[2].parent = 2
+        case "overlapping extents":
+            c.extents = [ExtentRecord(ino: 2, fileBlock: 0, regionBlock: BlockNumber(d), count: 4),
+                         ExtentRecord(ino: 2, fileBlock: 2, regionBlock: BlockNumber(d + 4), count: 4)]
+            free = [BlockRange(d + 8, sb.dataBlockCount.raw - 8)]
+        default:
+            c.extents = [ExtentRecord(ino: 1, fileBlock: 0, regionBlock: BlockNumber(d), count: 1)]
+            free = [BlockRange(d + 1, sb.dataBlockCount.raw - 1)]
+        }
+        c.free = free
+        let header = CheckpointHeader(generation: 2, replaySeq: LogSequence(1), nextIno: 10, nextIntentID: 1, inodeCount: 0,
+                                      extentCount: 0, freeExtentCount: 0, intentCount: 0,
+                                      freeBlocks: free.reduce(0) { $0 + $1.count.raw }, chunkCount: 0, salt: sb.logSalt, time: 1)
+        try CheckpointIO.write(c, header: header, slot: 1, media: media, layout: layout)
+        if damage == "none" {
+            let fs = try Filesystem.mount(r.path)     // the same checkpoint undamaged mounts: the damage is what fails
+            #expect(try fs.readdir("/").map(\.name) == ["a", "b"])
+            try fs.unmount()
+        } else {
+            #expect { try Filesystem.mount(r.path) } throws: { ($0 as? DaxError)?.code == .EFSCORRUPTED }
+        }
+    }
 }
