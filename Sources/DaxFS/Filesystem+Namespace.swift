@@ -323,3 +323,23 @@ extension Filesystem {
         return try nest(0)
     }
 }
+
+extension Filesystem {
+    /// Removes `path` and, for a directory, everything under it, children
+    /// first (rm -r). Each removal is its own transaction: a crash or an
+    /// error part-way leaves what was not removed yet, as rm -r does.
+    /// Returns the number of files and directories removed.
+    @discardableResult
+    public func removeTree(_ path: String) throws -> Int {
+        let st = try stat(path)
+        var removed = 0
+        if st.kind == .directory {
+            for e in try readdir(path) {
+                removed += try removeTree(path.hasSuffix("/") ? path + e.name : path + "/" + e.name)
+            }
+        }
+        if st.ino == InodeNumber.root.raw { return removed }   // rm -r / empties the root
+        try remove(path)
+        return removed + 1
+    }
+}
