@@ -54,6 +54,13 @@ let package = Package(
                 "DaxFS", "DaxFSFormat", "PMem", "DaxCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        // The fsx-style exerciser as a command, built in release for long runs:
+        // `swift run -c release daxfs-fsx --ops 1000000`.
+        .executableTarget(
+            name: "daxfs-fsx",
+            dependencies: ["DaxFSTestSupport", "DaxCore",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tests/daxfs-fsx"),
         .target(
             name: "DaxFSTestSupport",
             dependencies: ["DaxCore", "PMem", "DaxFSFormat", "DaxFS"],
@@ -63,7 +70,7 @@ let package = Package(
         .testTarget(name: "DaxFSFormatTests", dependencies: ["DaxFSFormat", "DaxFSTestSupport"]),
         .testTarget(name: "DaxFSTests", dependencies: ["DaxFS", "DaxFSTestSupport"]),
         .testTarget(name: "CrashTests", dependencies: ["DaxFS", "DaxFSFormat", "DaxCore", "PMem", "DaxFSTestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["DaxCore", "DaxFSFormat", "DaxFSTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["DaxCore", "PMem", "DaxFSFormat", "DaxFSTestSupport"]),
         .testTarget(name: "DaxfsBenchTests", dependencies: ["daxfs-bench"]),
     ],
     swiftLanguageModes: [.v6]

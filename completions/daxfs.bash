@@ -173,13 +173,13 @@ _daxfs() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    mkfs|info|devices|help)
+    mkfs|info|devices|ls|stat|mkdir|rm|rmdir|mv|put|get|cat|write|read|truncate|bmap|df|io|help)
         # Offer subcommand argument completions
         "_daxfs_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'mkfs info devices help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'mkfs info devices ls stat mkdir rm rmdir mv put get cat write read truncate bmap df io help' -- "${cur}"))
         ;;
     esac
 }
@@ -247,6 +247,296 @@ _daxfs_devices() {
     repeating_options=()
     non_repeating_options=()
     __daxfs_offer_flags_options 0
+}
+
+_daxfs_ls() {
+    repeating_flags=()
+    non_repeating_flags=(-l --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __daxfs_offer_flags_options 2
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __daxfs_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_daxfs_stat() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __daxfs_offer_flags_options 2
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __daxfs_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_daxfs_mkdir() {
+    repeating_flags=()
+    non_repeating_flags=(-p --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-m)
+    __daxfs_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-m')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __daxfs_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_daxfs_rm() {
+    repeating_flags=()
+    non_repeating_flags=(-r --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __daxfs_offer_flags_options -1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __daxfs_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_daxfs_rmdir() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __daxfs_offer_flags_options -1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __daxfs_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_daxfs_mv() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __daxfs_offer_flags_options 3
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __daxfs_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_daxfs_put() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __daxfs_offer_flags_options 3
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __daxfs_add_completions -f
+        return
+        ;;
+    2)
+        __daxfs_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_daxfs_get() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __daxfs_offer_flags_options 3
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __daxfs_add_completions -f
+        return
+        ;;
+    3)
+        __daxfs_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_daxfs_cat() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __daxfs_offer_flags_options -1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __daxfs_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_daxfs_write() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--offset -o --length -l --from)
+    __daxfs_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--offset'|'-o')
+        return
+        ;;
+    '--length'|'-l')
+        return
+        ;;
+    '--from')
+        __daxfs_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __daxfs_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_daxfs_read() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--offset -o --length -l)
+    __daxfs_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--offset'|'-o')
+        return
+        ;;
+    '--length'|'-l')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __daxfs_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_daxfs_truncate() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __daxfs_offer_flags_options 3
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __daxfs_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_daxfs_bmap() {
+    repeating_flags=()
+    non_repeating_flags=(-v --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __daxfs_offer_flags_options 2
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __daxfs_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_daxfs_df() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __daxfs_offer_flags_options 1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __daxfs_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_daxfs_io() {
+    repeating_flags=()
+    non_repeating_flags=(--keep-going --version -h --help)
+    repeating_options=(-c)
+    non_repeating_options=(-f)
+    __daxfs_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-c')
+        return
+        ;;
+    '-f')
+        __daxfs_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __daxfs_add_completions -f
+        return
+        ;;
+    esac
 }
 
 _daxfs_help() {

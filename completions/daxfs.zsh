@@ -53,13 +53,28 @@ _daxfs() {
             'mkfs:Format a region with daxfs.'
             'info:Show geometry, features, usage, log and checkpoint state of a region.'
             'devices:List device-DAX devices and whether each holds daxfs.'
+            'ls:List a directory.'
+            'stat:Show the attributes of a file or directory.'
+            'mkdir:Create directories.'
+            'rm:Remove files, or with -r directory trees.'
+            'rmdir:Remove empty directories.'
+            'mv:Rename or move a file or directory, atomically.'
+            'put:Copy a host file (or standard input) into daxfs.'
+            'get:Copy a daxfs file out to a host file (or standard output).'
+            'cat:Print daxfs files to standard output.'
+            'write:Write bytes at an offset of a file.'
+            'read:Print bytes at an offset of a file, raw, to standard output.'
+            'truncate:Set the size of a file.'
+            'bmap:Show the extent map of a file, in the spirit of xfs_bmap -v.'
+            'df:Show space usage and free-space fragmentation.'
+            'io:Run file commands under one mount (batch mode).'
             'help:Show subcommand help information.'
         )
         _describe -V subcommand subcommands && ret=0
         ;;
     arg)
         case "${words[1]}" in
-        mkfs|info|devices|help)
+        mkfs|info|devices|ls|stat|mkdir|rm|rmdir|mv|put|get|cat|write|read|truncate|bmap|df|io|help)
             "_daxfs_${words[1]}" && ret=0
             ;;
         esac
@@ -110,6 +125,220 @@ _daxfs_devices() {
     local -i ret=1
     local -ar arg_specs=(
         '--json[Print the list as JSON.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_daxfs_ls() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':region:_files'
+        '-l[Long listing\: mode, links, owner, size, modification time (UTC), name.]'
+        '--json[Print the listing as JSON.]'
+        ':path:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_daxfs_stat() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':region:_files'
+        '--json[Print the result as JSON.]'
+        ':path:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_daxfs_mkdir() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':region:_files'
+        '-p[Create missing parents too; an existing directory is not an error.]'
+        '-m[Permission bits, in octal (default 755).]:mode:'
+        '*:paths:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_daxfs_rm() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':region:_files'
+        '-r[Remove directories and everything in them.]'
+        '*:paths:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_daxfs_rmdir() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':region:_files'
+        '*:paths:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_daxfs_mv() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':region:_files'
+        ':source:'
+        ':destination:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_daxfs_put() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':region:_files'
+        ':source:_files'
+        ':path:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_daxfs_get() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':region:_files'
+        ':path:'
+        ':destination:_files'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_daxfs_cat() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':region:_files'
+        '*:paths:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_daxfs_write() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':region:_files'
+        '(--offset -o)'{--offset,-o}'[Byte offset to write at (K/M/G/T suffixes).]:offset:'
+        '(--length -l)'{--length,-l}'[Bytes to write; the source must hold that many (default\: all of it).]:length:'
+        '--from[The host file to read the bytes from (default\: standard input).]:hostfile:_files'
+        ':path:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_daxfs_read() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':region:_files'
+        '(--offset -o)'{--offset,-o}'[Byte offset to read at.]:offset:'
+        '(--length -l)'{--length,-l}'[Bytes to read (fewer at the end of the file).]:length:'
+        ':path:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_daxfs_truncate() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':region:_files'
+        ':path:'
+        ':size:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_daxfs_bmap() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':region:_files'
+        '-v[Verbose\: byte ranges, region byte offsets and flags, as xfs_bmap -v.]'
+        '--json[Print the map as JSON.]'
+        ':path:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_daxfs_df() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':region:_files'
+        '--json[Print the usage as JSON.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_daxfs_io() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':region:_files'
+        '*-c[A command to run; repeat for more.]:command:'
+        '-f[A script of commands, one a line, or - for standard input.]:script:_files'
+        '--keep-going[Run the remaining commands after a failure.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

@@ -20,8 +20,8 @@ struct Daxfs: ParsableCommand {
 
             EXIT STATUS
               0   success
-              1   the operation failed for a reason not listed below (for example ENOSPC)
-              64  usage error: an unknown option or an invalid value (EINVAL, ERANGE)
+              1   the operation failed for a reason not listed below (for example ENOSPC, ENOTEMPTY, EFBIG)
+              64  usage error: an unknown option or an invalid value (EINVAL, ERANGE, ENAMETOOLONG)
               65  the region does not hold daxfs, or its metadata is damaged (ENODATA, EFSCORRUPTED)
               66  the region or a path does not exist or is the wrong kind of file (ENOENT, EISDIR, ENOTDIR, ENODEV)
               69  not supported: unknown incompatible features, a block device (EOPNOTSUPP)
@@ -30,15 +30,21 @@ struct Daxfs: ParsableCommand {
               75  the region is in use by another process (EBUSY)
             """,
         version: "daxfs 0.1.0 (on-media format v1)",
-        subcommands: [Mkfs.self, Info.self, Devices.self])
+        subcommands: [Mkfs.self, Info.self, Devices.self,
+                      Ls.self, Stat.self, Mkdir.self, Rm.self, Rmdir.self, Mv.self,
+                      Put.self, Get.self, Cat.self, Write.self, Read.self, Truncate.self,
+                      Bmap.self, Df.self, Io.self])
 
     static func main() {
         do {
             var command = try parseAsRoot()
             try command.run()
+            try Out.flush()
         } catch let e as DaxError {
+            try? Out.flush()
             fail(e.description, status: ExitStatus.of(e))
         } catch let code as ExitCode {
+            try? Out.flush()
             Glibc.exit(code.rawValue)
         } catch {
             let status = exitCode(for: error)
@@ -78,6 +84,7 @@ enum ExitStatus {
 
 /// Prints `daxfs: message` to standard error and exits with `status`.
 func fail(_ message: String, status: Int32) -> Never {
+    try? Out.flush()
     var m = "daxfs: " + message
     if !m.hasSuffix("\n") { m += "\n" }
     writeStderr(m)

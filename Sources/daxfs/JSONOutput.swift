@@ -8,6 +8,6 @@ enum JSONOutput {
         e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         e.keyEncodingStrategy = .convertToSnakeCase
         let data = try e.encode(value)
-        Swift.print(String(decoding: data, as: UTF8.self))
+        Out.line(String(decoding: data, as: UTF8.self))
     }
 }

@@ -1,0 +1,151 @@
+import ArgumentParser
+import DaxCore
+import DaxFS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Daxfs {
+    /// `daxfs io`: many file commands under one mount, in the spirit of `xfs_io -c`.
+    struct Io: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "io",
+            abstract: "Run file commands under one mount (batch mode).",
+            discussion: """
+                Commands come from -c (each one command) and then -f SCRIPT (one command a \
+                line, - for standard input). A command is the subcommand without REGION, with \
+                the same options: for example -c 'mkdir -p /a/b' -c 'put /etc/hosts /a/b/hosts'. \
+                Words split as in a POSIX shell without expansion: 'single' and "double" quotes, \
+                and a backslash escapes the next character (also inside double quotes); in a script, blank lines and lines starting with # are \
+                skipped. Commands: \(FileCommands.all.map { $0.commandName }.joined(separator: ", ")).
+
+                Every command is parsed before the region is mounted, so a syntax error changes \
+                nothing. The region is mounted read-write when any command writes, else read-only. \
+                The first failing command stops the batch, and its error is printed with its \
+                line number ("daxfs: line N: ..."; -c commands are numbered first, then the \
+                script's lines); with --keep-going the batch runs on. The exit status is that \
+                of the first failure, or 0.
+                """)
+
+        @Argument(help: regionHelp, completion: .file())
+        var region: String
+
+        @Option(name: .short, help: ArgumentHelp("A command to run; repeat for more.", valueName: "command"))
+        var command: [String] = []
+
+        @Option(name: .short, help: ArgumentHelp("A script of commands, one a line, or - for standard input.", valueName: "script"),
+                completion: .file())
+        var file: String?
+
+        @Flag(help: "Run the remaining commands after a failure.")
+        var keepGoing = false
+
+        struct Line {
+            var number: Int
+            var text: String
+            var command: any FileCommand
+        }
+
+        func run() throws {
+            var sources: [(Int, String)] = command.enumerated().map { ($0.offset + 1, $0.element) }
+            if let f = file {
+                let text = try readScript(f)
+                var n = command.count
+                for l in text.split(separator: "\n", omittingEmptySubsequences: false) {
+                    n += 1
+                    let t = String(l.drop { " \t\r".contains($0) }.reversed().drop { " \t\r".contains($0) }.reversed())
+                    if t.isEmpty || t.hasPrefix("#") { continue }
+                    sources.append((n, t))
+                }
+            }
+            if sources.isEmpty { throw ValidationError("give commands with -c or a script with -f") }
+            var lines: [Line] = []
+            for (n, text) in sources {
+                do {
+                    lines.append(Line(number: n, text: text, command: try Self.parse(text)))
+                } catch let e as DaxError {
+                    throw DaxError(e.code, "line \(n): \(e.message)")
+                }
+            }
+            let writes = lines.contains { type(of: $0.command).writes }
+            let fs = try Filesystem.mount(region, options: .init(readOnly: !writes))
+            defer { try? fs.unmount() }
+            var firstFailure: Int32?
+            for l in lines {
+                do {
+                    try l.command.run(on: fs)
+                } catch let e as DaxError {
+                    try? Out.flush()
+                    writeStderr("daxfs: line \(l.number): \(l.text): \(e.description)\n")
+                    if firstFailure == nil { firstFailure = ExitStatus.of(e) }
+                    if !keepGoing { break }
+                }
+            }
+            try Out.flush()
+            try fs.unmount()
+            if let status = firstFailure { throw ExitCode(status) }
+        }
+
+        func readScript(_ path: String) throws -> String {
+            let host = try HostFile.openForReading(path)
+            var data: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = try chunk.withUnsafeMutableBytes { try host.read(into: $0) }
+                if n == 0 { break }
+                data += chunk[0..<n]
+            }
+            return String(decoding: data, as: UTF8.self)
+        }
+
+        /// One command line: its words, the command named by the first, and
+        /// that command's arguments parsed from the rest. EINVAL on bad input.
+        static func parse(_ text: String) throws -> any FileCommand {
+            let words = try ShellWords.split(text)
+            guard let name = words.first else { throw DaxError(.EINVAL, "empty command") }
+            guard let type = FileCommands.named(name) else {
+                throw DaxError(.EINVAL, "unknown command '\(name)' (commands: \(FileCommands.all.map { $0.commandName }.joined(separator: ", ")))")
+            }
+            return try parse(type, Array(words.dropFirst()))
+        }
+
+        private static func parse<T: FileCommand>(_ type: T.Type, _ arguments: [String]) throws -> any FileCommand {
+            do {
+                return try T.parse(arguments)
+            } catch {
+                throw DaxError(.EINVAL, "\(T.commandName): \(T.message(for: error))")
+            }
+        }
+    }
+}
+
+/// Splits a command line into words as a POSIX shell does, without
+/// expansions: single quotes keep everything; elsewhere, double quotes
+/// included, a backslash escapes the next character.
+enum ShellWords {
+    static func split(_ line: String) throws -> [String] {
+        var words: [String] = []
+        var word = ""
+        var inWord = false
+        var quote: Character?
+        var escape = false
+        for c in line {
+            if escape {
+                word.append(c); escape = false; inWord = true
+                continue
+            }
+            switch (quote, c) {
+            case (nil, "\\"), ("\"", "\\"): escape = true
+            case (nil, "'"), (nil, "\""): quote = c; inWord = true
+            case ("'", "'"), ("\"", "\""): quote = nil
+            case (nil, " "), (nil, "\t"):
+                if inWord { words.append(word); word = ""; inWord = false }
+            default: word.append(c); inWord = true
+            }
+        }
+        if quote != nil { throw DaxError(.EINVAL, "unterminated \(quote!) quote in: \(line)") }
+        if escape { throw DaxError(.EINVAL, "a backslash ends the line: \(line)") }
+        if inWord { words.append(word) }
+        return words
+    }
+}

@@ -1,0 +1,134 @@
+import ArgumentParser
+import DaxCore
+import DaxFS
+import DaxFSFormat
+
+struct MkdirArguments: FileCommand {
+    static let commandName = "mkdir"
+    static let writes = true
+
+    @Flag(name: .short, help: "Create missing parents too; an existing directory is not an error.")
+    var parents = false
+
+    @Option(name: .short, help: ArgumentHelp("Permission bits, in octal (default 755).", valueName: "mode"))
+    var mode: String = "755"
+
+    @Argument(help: "The directories to create.")
+    var paths: [String]
+
+    func validate() throws {
+        if paths.isEmpty { throw ValidationError("give at least one directory to create") }
+    }
+
+    func run(on fs: Filesystem) throws {
+        let m = try parseMode(mode)
+        for p in paths { try fs.mkdir(p, mode: m, parents: parents) }
+    }
+}
+
+struct RmArguments: FileCommand {
+    static let commandName = "rm"
+    static let writes = true
+
+    @Flag(name: .short, help: "Remove directories and everything in them.")
+    var recursive = false
+
+    @Argument(help: "The files (or, with -r, directories) to remove.")
+    var paths: [String]
+
+    func validate() throws {
+        if paths.isEmpty { throw ValidationError("give at least one path to remove") }
+    }
+
+    func run(on fs: Filesystem) throws {
+        for p in paths {
+            if recursive {
+                try fs.removeTree(p)
+            } else {
+                do {
+                    try fs.remove(p, directory: false)
+                } catch let e as DaxError where e.code == .EISDIR {
+                    throw DaxError(.EISDIR, "\(p) is a directory (use rm -r, or rmdir for an empty one)").with("path", p)
+                }
+            }
+        }
+    }
+}
+
+struct RmdirArguments: FileCommand {
+    static let commandName = "rmdir"
+    static let writes = true
+
+    @Argument(help: "The empty directories to remove.")
+    var paths: [String]
+
+    func validate() throws {
+        if paths.isEmpty { throw ValidationError("give at least one directory to remove") }
+    }
+
+    func run(on fs: Filesystem) throws {
+        for p in paths { try fs.remove(p, directory: true) }
+    }
+}
+
+struct MvArguments: FileCommand {
+    static let commandName = "mv"
+    static let writes = true
+
+    @Argument(help: "The file or directory to move.")
+    var source: String
+
+    @Argument(help: "The new path; an existing directory receives SOURCE under its own name.")
+    var destination: String
+
+    func run(on fs: Filesystem) throws {
+        var target = destination
+        if let st = try? fs.stat(destination), st.kind == .directory {
+            let src = try fs.stat(source)
+            if src.ino != st.ino, let name = source.split(separator: "/").last { target = joinPath(destination, String(name)) }
+        }
+        try fs.rename(source, to: target)
+    }
+}
+
+extension Daxfs {
+    struct Mkdir: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "mkdir", abstract: "Create directories.",
+            discussion: "A new directory inherits its parent's allocation unit.")
+        @Argument(help: regionHelp, completion: .file()) var region: String
+        @OptionGroup var args: MkdirArguments
+        func run() throws { try args.mountAndRun(region) }
+    }
+
+    struct Rm: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove files, or with -r directory trees.",
+            discussion: """
+                Removing a file is one transaction (or, for a file with more extents than one \
+                transaction holds, an intent that recovery finishes): after a crash the file is \
+                either there whole or gone. rm -r removes one entry at a time, children first.
+                """)
+        @Argument(help: regionHelp, completion: .file()) var region: String
+        @OptionGroup var args: RmArguments
+        func run() throws { try args.mountAndRun(region) }
+    }
+
+    struct Rmdir: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rmdir", abstract: "Remove empty directories.",
+            discussion: "A directory that has entries is refused (ENOTEMPTY) and left as it is.")
+        @Argument(help: regionHelp, completion: .file()) var region: String
+        @OptionGroup var args: RmdirArguments
+        func run() throws { try args.mountAndRun(region) }
+    }
+
+    struct Mv: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "mv", abstract: "Rename or move a file or directory, atomically.",
+            discussion: """
+                One transaction: after a crash the entry is under its old name or its new one. \
+                An existing file at DESTINATION is replaced, as rename(2) does; an existing \
+                directory receives SOURCE under its own name. A directory cannot move into itself.
+                """)
+        @Argument(help: regionHelp, completion: .file()) var region: String
+        @OptionGroup var args: MvArguments
+        func run() throws { try args.mountAndRun(region) }
+    }
+}

@@ -1,0 +1,209 @@
+import ArgumentParser
+import DaxCore
+import DaxFS
+import DaxFSFormat
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How much put and get move per step.
+let transferChunk = 8 << 20
+
+struct PutArguments: FileCommand {
+    static let commandName = "put"
+    static let writes = true
+
+    @Argument(help: "The host file to copy in, or - for standard input.", completion: .file())
+    var source: String
+
+    @Argument(help: "The daxfs path; an existing directory receives the file under the host file's name.")
+    var path: String
+
+    func run(on fs: Filesystem) throws {
+        let host = try HostFile.openForReading(source)
+        var target = path
+        if let st = try? fs.stat(path), st.kind == .directory {
+            guard source != "-", let name = source.split(separator: "/").last else {
+                throw DaxError(.EISDIR, "\(path) is a directory; name the file to write from standard input").with("path", path)
+            }
+            target = joinPath(path, String(name))
+        }
+        // The copy goes to a temporary name beside the target and is renamed
+        // over it at the end: a failure (ENOSPC, a read error) removes the
+        // temporary file and leaves the target as it was.
+        let slash = target.lastIndex(of: "/")
+        let dir = slash.map { String(target[..<$0]) } ?? ""
+        let base = slash.map { String(target[target.index(after: $0)...]) } ?? target
+        let temp = (dir.isEmpty ? "" : dir) + "/.\(base).daxfs-put-\(getpid())"
+        if let size = host.regularSize {
+            // A regular file that cannot fit fails before anything is created.
+            let unit = try fs.stat(dir.isEmpty ? "/" : dir).allocUnit
+            let need = host.dataRanges(size: size).reduce(UInt64(0)) { $0 + ($1.upperBound - $1.lowerBound + unit - 1) / unit * unit }
+            let free = try fs.usage()
+            if need > free.freeBlocks * free.blockSize {
+                throw DaxError(.ENOSPC, "\(source) needs \(ByteSize.human(need)) but \(ByteSize.human(free.freeBlocks * free.blockSize)) is free; nothing was written")
+                    .with("path", target)
+            }
+        }
+        let ino = try fs.create(temp)
+        do {
+            try copyIn(host, to: ino, fs: fs)
+            try fs.rename(temp, to: target)
+        } catch {
+            try? fs.remove(temp)
+            throw error
+        }
+    }
+
+    /// Streams the host file into `ino`: only its data ranges when it is a
+    /// regular file (holes stay holes), the whole stream otherwise.
+    func copyIn(_ host: HostFile, to ino: InodeNumber, fs: Filesystem) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: transferChunk, alignment: 4096)
+        defer { buffer.deallocate() }
+        if let size = host.regularSize {
+            var progress = Progress("put", total: size)
+            var done: UInt64 = 0
+            for range in host.dataRanges(size: size) {
+                var at = range.lowerBound
+                while at < range.upperBound {
+                    let n = try host.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(UInt64(transferChunk), range.upperBound - at))]), at: at)
+                    if n == 0 { break }
+                    try fs.write(ino, at: at, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                    at += UInt64(n)
+                    done += UInt64(n)
+                    progress.update(done)
+                }
+            }
+            if try fs.stat(ino: ino).size != size { try fs.truncate(ino, size: size) }
+            progress.finish()
+        } else {
+            var at: UInt64 = 0
+            while true {
+                let n = try host.read(into: buffer)
+                if n == 0 { break }
+                try fs.write(ino, at: at, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                at += UInt64(n)
+            }
+        }
+    }
+}
+
+/// Streams the daxfs file `ino` to `host`: holes are skipped over (left as
+/// holes) when the host file is a regular file, and written as zeroes to a
+/// pipe or terminal.
+func copyOut(_ fs: Filesystem, _ ino: InodeNumber, to host: HostFile, label: String) throws {
+    let size = try fs.stat(ino: ino).size
+    let bs = UInt64(fs.superblock.blockSize)
+    let seekable = host.regularSize != nil
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: transferChunk, alignment: 4096)
+    defer { buffer.deallocate() }
+    var progress = Progress(label, total: size)
+    // Data segments: the mapped extents clipped to the size; everything else is a hole.
+    var segments: [Range<UInt64>] = []
+    for e in try fs.extents(ino) {
+        let s = e.fileBlock * bs, t = min(e.fileEnd * bs, size)
+        if s >= t { continue }
+        if let last = segments.last, last.upperBound == s { segments[segments.count - 1] = last.lowerBound..<t } else { segments.append(s..<t) }
+    }
+    var pos: UInt64 = 0
+    func emitZeroes(upTo end: UInt64) throws {
+        guard end > pos else { return }
+        if seekable && host.skip(end - pos) { pos = end; return }
+        while pos < end {
+            let n = Int(min(UInt64(transferChunk), end - pos))
+            buffer.baseAddress!.initializeMemory(as: UInt8.self, repeating: 0, count: n)
+            try host.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            pos += UInt64(n)
+        }
+    }
+    for seg in segments {
+        try emitZeroes(upTo: seg.lowerBound)
+        while pos < seg.upperBound {
+            let n = try fs.read(ino, at: pos, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(UInt64(transferChunk), seg.upperBound - pos))]))
+            if n == 0 { break }
+            try host.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            pos += UInt64(n)
+            progress.update(pos)
+        }
+    }
+    try emitZeroes(upTo: size)
+    if seekable { try host.setSize(size) }
+    progress.finish()
+}
+
+struct GetArguments: FileCommand {
+    static let commandName = "get"
+    static let writes = false
+
+    @Argument(help: "The daxfs file to copy out.")
+    var path: String
+
+    @Argument(help: "The host file to write, or - for standard output.", completion: .file())
+    var destination: String
+
+    func run(on fs: Filesystem) throws {
+        let ino = try fs.lookup(path)
+        if try fs.stat(ino: ino).kind == .directory { throw DaxError(.EISDIR, "\(path) is a directory").with("path", path) }
+        if destination == "-" { try Out.flush() }
+        let host = try HostFile.openForWriting(destination)
+        try copyOut(fs, ino, to: host, label: "get")
+    }
+}
+
+struct CatArguments: FileCommand {
+    static let commandName = "cat"
+    static let writes = false
+
+    @Argument(help: "The daxfs files to print, in order.")
+    var paths: [String]
+
+    func validate() throws {
+        if paths.isEmpty { throw ValidationError("give at least one file to print") }
+    }
+
+    func run(on fs: Filesystem) throws {
+        try Out.flush()
+        for p in paths {
+            let ino = try fs.lookup(p)
+            if try fs.stat(ino: ino).kind == .directory { throw DaxError(.EISDIR, "\(p) is a directory").with("path", p) }
+            try copyOut(fs, ino, to: .standardOutput, label: "cat")
+        }
+    }
+}
+
+extension Daxfs {
+    struct Put: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "put", abstract: "Copy a host file (or standard input) into daxfs.",
+            discussion: """
+                put streams in steps of 8 MiB and keeps the holes of a sparse host file \
+                (found with SEEK_DATA and SEEK_HOLE). A regular host file whose data does not \
+                fit in the free space fails with ENOSPC before anything is written. Otherwise \
+                put writes to a temporary name beside PATH and renames it over PATH at the end, \
+                so PATH is replaced whole: on any failure (ENOSPC from a pipe that outgrew the \
+                free space, a read error) the temporary file is removed and PATH is left as it \
+                was. Progress is shown on a terminal for files of 64 MiB and more.
+                """)
+        @Argument(help: regionHelp, completion: .file()) var region: String
+        @OptionGroup var args: PutArguments
+        func run() throws { try args.mountAndRun(region) }
+    }
+
+    struct Get: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "get", abstract: "Copy a daxfs file out to a host file (or standard output).",
+            discussion: """
+                get streams in steps of 8 MiB. The holes of the daxfs file stay holes in a \
+                host regular file and are written as zeroes to a pipe. Progress is shown on \
+                a terminal for files of 64 MiB and more.
+                """)
+        @Argument(help: regionHelp, completion: .file()) var region: String
+        @OptionGroup var args: GetArguments
+        func run() throws { try args.mountAndRun(region) }
+    }
+
+    struct Cat: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "cat", abstract: "Print daxfs files to standard output.")
+        @Argument(help: regionHelp, completion: .file()) var region: String
+        @OptionGroup var args: CatArguments
+        func run() throws { try args.mountAndRun(region) }
+    }
+}
