@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The test command: installs what a fresh Debian machine lacks, builds, runs
-# every test (unit, format-vs-man-page, real-binary CLI tests), and checks
-# that the generated man page and completions are current.
+# every test (unit, format-vs-man-page, crash images, real-binary CLI
+# tests), runs the exerciser for 100,000 operations, and checks that the
+# generated man page and completions are current.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 swift build
 swift test 2>&1 | tee /tmp/daxfs-test.log
 grep -q 'Test run with .* passed' /tmp/daxfs-test.log
+# The fsx-style exerciser, 100,000 operations in a release build.
+swift build -c release --product daxfs-fsx
+"$(swift build -c release --show-bin-path)/daxfs-fsx" --ops 100000
 bash scripts/gen-docs.sh --check

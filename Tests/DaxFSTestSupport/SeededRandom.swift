@@ -45,17 +45,16 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
     /// `n` random bytes, none of them equal to `avoid` (the stale-data
     /// sentinel 0xCD by default), so that reading the sentinel is always a bug.
     public mutating func bytes(_ n: Int, avoiding avoid: UInt8 = 0xCD) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: n)
-        var i = 0
-        while i < n {
-            var w = next()
-            for _ in 0..<8 where i < n {
-                let b = UInt8(truncatingIfNeeded: w)
-                out[i] = b == avoid ? b &+ 1 : b
-                w >>= 8
-                i += 1
+        var out = [UInt8](repeating: 0, count: (n + 7) / 8 * 8)
+        out.withUnsafeMutableBytes { p in
+            for w in 0..<(p.count / 8) { p.storeBytes(of: next(), toByteOffset: w * 8, as: UInt64.self) }
+            var i = 0
+            while let j = UnsafeRawBufferPointer(rebasing: p[i...]).firstIndex(of: avoid) {
+                p[i + j] = avoid &+ 1
+                i += j + 1
             }
         }
+        out.removeLast(out.count - n)
         return out
     }
 }

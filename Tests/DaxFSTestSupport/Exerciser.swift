@@ -1,0 +1,190 @@
+import Foundation
+import DaxCore
+import DaxFS
+import DaxFSFormat
+
+/// fsx for daxfs: seeded random operations over a few files, each followed
+/// by a check of the complete contents of every file against an in-memory
+/// model. Every run records its operations as text; `replay` runs such a
+/// log again, so a failure found with a seed is reproduced from its log.
+///
+/// Operations: write, read, truncate (up and down), create, unlink,
+/// rename, and remount (clean, or dropping the mount as a crash would and
+/// replaying the log). Later issues add fallocate modes, swap-extents and
+/// mapped access here.
+public final class Exerciser {
+    public enum Op: Equatable, CustomStringConvertible, Sendable {
+        case write(file: Int, offset: Int, length: Int, seed: UInt64)
+        case read(file: Int, offset: Int, length: Int)
+        case truncate(file: Int, size: Int)
+        case create(file: Int)
+        case unlink(file: Int)
+        case rename(from: Int, to: Int)
+        case remount(crash: Bool)
+
+        public var description: String {
+            switch self {
+            case .write(let f, let o, let l, let s): "write \(f) \(o) \(l) \(s)"
+            case .read(let f, let o, let l): "read \(f) \(o) \(l)"
+            case .truncate(let f, let s): "truncate \(f) \(s)"
+            case .create(let f): "create \(f)"
+            case .unlink(let f): "unlink \(f)"
+            case .rename(let a, let b): "rename \(a) \(b)"
+            case .remount(let c): "remount \(c ? "crash" : "clean")"
+            }
+        }
+
+        /// Parses a line of an op log.
+        public init?(_ line: String) {
+            let w = line.split(separator: " ").map(String.init)
+            guard let k = w.first else { return nil }
+            func i(_ n: Int) -> Int? { n < w.count ? Int(w[n]) : nil }
+            switch (k, w.count) {
+            case ("write", 5): guard let f = i(1), let o = i(2), let l = i(3), let s = UInt64(w[4]) else { return nil }; self = .write(file: f, offset: o, length: l, seed: s)
+            case ("read", 4): guard let f = i(1), let o = i(2), let l = i(3) else { return nil }; self = .read(file: f, offset: o, length: l)
+            case ("truncate", 3): guard let f = i(1), let s = i(2) else { return nil }; self = .truncate(file: f, size: s)
+            case ("create", 2): guard let f = i(1) else { return nil }; self = .create(file: f)
+            case ("unlink", 2): guard let f = i(1) else { return nil }; self = .unlink(file: f)
+            case ("rename", 3): guard let a = i(1), let b = i(2) else { return nil }; self = .rename(from: a, to: b)
+            case ("remount", 2): self = .remount(crash: w[1] == "crash")
+            default: return nil
+            }
+        }
+    }
+
+    public struct Configuration: Sendable {
+        public var files = 4
+        public var maxFileSize = 2 << 20
+        public var maxWrite = 256 << 10
+        public var regionSize: UInt64 = 48 << 20
+        public var logSize: UInt64 = 256 << 10
+        public init() {}
+    }
+
+    public let configuration: Configuration
+    public let region: TempRegion
+    public private(set) var fs: Filesystem!
+    public private(set) var log: [Op] = []
+    private var model: [Int: [UInt8]] = [:]
+    private var scratch: [UInt8] = []
+
+    public init(configuration: Configuration = Configuration()) throws {
+        self.configuration = configuration
+        region = TempRegion("fsx")
+        try region.format(size: configuration.regionSize, logSize: configuration.logSize)
+        fs = try Filesystem.mount(region.path)
+    }
+
+    deinit { try? fs.unmount() }
+
+    static func path(_ f: Int) -> String { "/file\(f)" }
+
+    /// A random operation; `rng` decides everything, so a seed fixes the run.
+    public func randomOp(_ rng: inout SeededRandom) -> Op {
+        let f = rng.below(configuration.files)
+        let exists = model[f] != nil
+        let roll = rng.below(100)
+        if !exists { return roll < 3 ? .remount(crash: rng.below(2) == 0) : .create(file: f) }
+        switch roll {
+        case 0..<38:
+            let len = 1 + (rng.below(4) == 0 ? rng.below(configuration.maxWrite) : rng.below(8192))
+            let off = rng.below(max(1, configuration.maxFileSize - len))
+            return .write(file: f, offset: off, length: len, seed: rng.next())
+        case 38..<55: return .read(file: f, offset: rng.below(configuration.maxFileSize), length: 1 + rng.below(65536))
+        case 55..<70: return .truncate(file: f, size: rng.below(configuration.maxFileSize))
+        case 70..<78: return .unlink(file: f)
+        case 78..<88: return .rename(from: f, to: rng.below(configuration.files))
+        case 88..<90: return .remount(crash: rng.below(2) == 0)
+        default: return .create(file: rng.below(configuration.files))
+        }
+    }
+
+    /// Runs `count` random operations from `seed`, checking after each.
+    /// Throws at the first mismatch, naming the operation and its index.
+    public func run(seed: UInt64, count: Int) throws {
+        var rng = SeededRandom(seed: seed)
+        for _ in 0..<count { try apply(randomOp(&rng)) }
+    }
+
+    /// Runs a recorded op log again.
+    public func replay(_ lines: [String]) throws {
+        for l in lines where !l.isEmpty {
+            guard let op = Op(l) else { throw DaxError(.EINVAL, "bad op log line: \(l)") }
+            try apply(op)
+        }
+    }
+
+    /// Applies one operation to the filesystem and the model, then checks
+    /// every file.
+    public func apply(_ op: Op) throws {
+        log.append(op)
+        do {
+            try perform(op)
+            try check()
+        } catch {
+            throw DaxError(.EIO, "op \(log.count - 1) (\(op)): \(error)")
+        }
+    }
+
+    private func perform(_ op: Op) throws {
+        switch op {
+        case .write(let f, let off, let len, let seed):
+            guard model[f] != nil else { return }
+            var r = SeededRandom(seed: seed)
+            let data = r.bytes(len)
+            try fs.write(try fs.lookup(Self.path(f)), at: UInt64(off), data)
+            var m = model[f]!
+            if m.count < off + len { m.append(contentsOf: [UInt8](repeating: 0, count: off + len - m.count)) }
+            m.withUnsafeMutableBytes { dst in data.withUnsafeBytes { dst.baseAddress!.advanced(by: off).copyMemory(from: $0.baseAddress!, byteCount: len) } }
+            model[f] = m
+        case .read(let f, let off, let len):
+            guard let m = model[f] else { return }
+            let got = try fs.read(try fs.lookup(Self.path(f)), at: UInt64(off), count: len)
+            let want = off < m.count ? m[off..<min(m.count, off + len)] : []
+            let same = got.count == want.count && (got.isEmpty || got.withUnsafeBytes { g in want.withUnsafeBytes { memcmp(g.baseAddress!, $0.baseAddress!, got.count) == 0 } })
+            if !same { throw DaxError(.EIO, "read returned other bytes than the model") }
+        case .truncate(let f, let size):
+            guard var m = model[f] else { return }
+            try fs.truncate(try fs.lookup(Self.path(f)), size: UInt64(size))
+            if size < m.count { m.removeSubrange(size...) } else { m.append(contentsOf: [UInt8](repeating: 0, count: size - m.count)) }
+            model[f] = m
+        case .create(let f):
+            guard model[f] == nil else { return }
+            try fs.create(Self.path(f))
+            model[f] = []
+        case .unlink(let f):
+            guard model[f] != nil else { return }
+            try fs.remove(Self.path(f))
+            model[f] = nil
+        case .rename(let a, let b):
+            guard model[a] != nil else { return }
+            try fs.rename(Self.path(a), to: Self.path(b))
+            if a != b { model[b] = model[a]; model[a] = nil }
+        case .remount(let crash):
+            if !crash { try fs.unmount() }
+            fs = nil                                  // dropped without unmount, as a crash would: the next mount replays
+            fs = try Filesystem.mount(region.path)
+            try fs.checkInvariants()
+        }
+    }
+
+    /// Every file's size and bytes equal the model's; nothing else exists.
+    public func check() throws {
+        let names = Set(try fs.readdir("/").map(\.name))
+        let want = Set(model.keys.map { String(Self.path($0).dropFirst()) })
+        if names != want { throw DaxError(.EIO, "files \(names.sorted()) but the model has \(want.sorted())") }
+        for (f, m) in model {
+            let ino = try fs.lookup(Self.path(f))
+            let size = try fs.stat(ino: ino).size
+            if size != UInt64(m.count) { throw DaxError(.EIO, "\(Self.path(f)): size \(size), model \(m.count)") }
+            if m.isEmpty { continue }
+            if scratch.count < m.count { scratch = [UInt8](repeating: 0, count: m.count) }
+            let n = try scratch.withUnsafeMutableBytes { try fs.read(ino, at: 0, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<m.count])) }
+            let same = n == m.count && scratch.withUnsafeBytes { s in m.withUnsafeBytes { memcmp(s.baseAddress!, $0.baseAddress!, m.count) == 0 } }
+            if !same { throw DaxError(.EIO, "\(Self.path(f)): contents differ from the model") }
+        }
+    }
+
+    /// The op log as text, one op a line.
+    public var logText: String { log.map(\.description).joined(separator: "\n") + "\n" }
+}
