@@ -173,13 +173,13 @@ _daxfs() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    mkfs|info|devices|ls|stat|mkdir|rm|rmdir|mv|put|get|cat|write|read|truncate|bmap|df|io|help)
+    mkfs|info|devices|ls|stat|mkdir|touch|rm|rmdir|mv|put|get|cat|write|read|truncate|bmap|df|io|help)
         # Offer subcommand argument completions
         "_daxfs_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'mkfs info devices ls stat mkdir rm rmdir mv put get cat write read truncate bmap df io help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'mkfs info devices ls stat mkdir touch rm rmdir mv put get cat write read truncate bmap df io help' -- "${cur}"))
         ;;
     esac
 }
@@ -294,6 +294,22 @@ _daxfs_mkdir() {
         return
         ;;
     esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __daxfs_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_daxfs_touch() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __daxfs_offer_flags_options -1
 
     # Offer positional completions
     case "${positional_number}" in

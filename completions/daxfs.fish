@@ -34,6 +34,8 @@ function __daxfs_parse_tokens -S
             __daxfs_parse_subcommand 2 'json' 'version' 'h/help'
         case 'mkdir'
             __daxfs_parse_subcommand -r 2 'p' 'm=' 'version' 'h/help'
+        case 'touch'
+            __daxfs_parse_subcommand -r 2 'version' 'h/help'
         case 'rm'
             __daxfs_parse_subcommand -r 2 'r' 'version' 'h/help'
         case 'rmdir'
@@ -121,6 +123,7 @@ complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs" 
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs" -eq 1' -fa 'ls' -d 'List a directory.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs" -eq 1' -fa 'stat' -d 'Show the attributes of a file or directory.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs" -eq 1' -fa 'mkdir' -d 'Create directories.'
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs" -eq 1' -fa 'touch' -d 'Create empty files, or set the times of existing ones to now.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs" -eq 1' -fa 'rm' -d 'Remove files, or with -r directory trees.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs" -eq 1' -fa 'rmdir' -d 'Remove empty directories.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs" -eq 1' -fa 'mv' -d 'Rename or move a file or directory, atomically.'
@@ -170,6 +173,9 @@ complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "d
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs mkdir" m' -s 'm' -d 'Permission bits, in octal (default 755).' -rfka ''
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs mkdir" version' -l 'version' -d 'Show the version.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs mkdir" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs touch" -eq 1' -F
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs touch" version' -l 'version' -d 'Show the version.'
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs touch" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs rm" -eq 1' -F
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs rm" r' -s 'r' -d 'Remove directories and everything in them.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs rm" version' -l 'version' -d 'Show the version.'

@@ -56,6 +56,7 @@ _daxfs() {
             'ls:List a directory.'
             'stat:Show the attributes of a file or directory.'
             'mkdir:Create directories.'
+            'touch:Create empty files, or set the times of existing ones to now.'
             'rm:Remove files, or with -r directory trees.'
             'rmdir:Remove empty directories.'
             'mv:Rename or move a file or directory, atomically.'
@@ -74,7 +75,7 @@ _daxfs() {
         ;;
     arg)
         case "${words[1]}" in
-        mkfs|info|devices|ls|stat|mkdir|rm|rmdir|mv|put|get|cat|write|read|truncate|bmap|df|io|help)
+        mkfs|info|devices|ls|stat|mkdir|touch|rm|rmdir|mv|put|get|cat|write|read|truncate|bmap|df|io|help)
             "_daxfs_${words[1]}" && ret=0
             ;;
         esac
@@ -168,6 +169,19 @@ _daxfs_mkdir() {
         ':region:_files'
         '-p[Create missing parents too; an existing directory is not an error.]'
         '-m[Permission bits, in octal (default 755).]:mode:'
+        '*:paths:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_daxfs_touch() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':region:_files'
         '*:paths:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'

@@ -69,9 +69,15 @@ final class Allocator: @unchecked Sendable {
     /// hold fewer blocks than asked (a write proceeds with what it got).
     /// The zeroes are *not* fenced here: the commit fences before it logs.
     ///
+    /// With `callerFills`, the runs are not zeroed here: the caller (a write
+    /// that covers them) takes over the duty and stores into every byte of
+    /// every run before the commit's first fence — its data, and `zero` for
+    /// the parts it does not write. Either way no run ever reaches a file with
+    /// bytes it had before.
+    ///
     /// - Complexity: O(r log n) for r runs handed out, plus the zeroing.
     func allocate(count: UInt64, align: UInt64, goal: UInt64?, media: PersistentMedia, faults: FaultInjection = [],
-                  maxRuns: Int = Int.max, partial: Bool = false) throws -> Reservation? {
+                  maxRuns: Int = Int.max, partial: Bool = false, callerFills: Bool = false) throws -> Reservation? {
         precondition(count > 0 && align > 0 && count % align == 0)
         let r = Reservation()
         try lock.withLock {
@@ -108,17 +114,23 @@ final class Allocator: @unchecked Sendable {
             for run in r.runs { outstanding[run.start.raw] = run }
         }
         if r.runs.isEmpty { return nil }
-        for run in r.runs {
-            let at = Int(run.start.raw) * blockSize, bytes = Int(run.count.raw) * blockSize
-            if faults.contains(.zeroesNotFlushed) {
-                // Injected bug: cached stores that nothing flushes.
-                let zeroes = [UInt8](repeating: 0, count: bytes)
-                zeroes.withUnsafeBytes { media.store($0, at: at, site: CallSite(#fileID, #line)) }
-            } else {
-                media.fill(0, at: at, count: bytes)
-            }
+        if !callerFills {
+            for run in r.runs { zero(at: Int(run.start.raw) * blockSize, count: Int(run.count.raw) * blockSize, media: media, faults: faults) }
         }
         return r
+    }
+
+    /// Zeroes `count` bytes at region offset `at` of freshly allocated blocks
+    /// with non-temporal stores; durable at the next fence. Takes no lock.
+    func zero(at: Int, count: Int, media: PersistentMedia, faults: FaultInjection) {
+        guard count > 0 else { return }
+        if faults.contains(.zeroesNotFlushed) {
+            // Injected bug: cached stores that nothing flushes.
+            let zeroes = [UInt8](repeating: 0, count: count)
+            zeroes.withUnsafeBytes { media.store($0, at: at, site: CallSite(#fileID, #line)) }
+        } else {
+            media.fill(0, at: at, count: count)
+        }
     }
 
     /// Gives back the runs of a reservation whose ALLOC records did not

@@ -12,7 +12,8 @@ extension Filesystem {
     ///    to them;
     /// 2. if the transaction does not fit in the rest of the log, a
     ///    checkpoint runs first and the log restarts;
-    /// 3. the transaction is appended and fenced: the commit point;
+    /// 3. the transaction is appended and fenced: the commit point (with
+    ///    `Durability.deferred` the fence is left to the next one, see there);
     /// 4. its records are applied to the DRAM state, its reservations settle;
     /// 5. a checkpoint runs if the replay length or the space map outgrew
     ///    their thresholds.
@@ -27,11 +28,12 @@ extension Filesystem {
         precondition(size <= journal.maxTransactionBytes, "transaction of \(size) bytes exceeds the limit \(journal.maxTransactionBytes)")
         do {
             try logLock.withLock {
+                try admit(tx)
                 if tx.dataPending && !options.faults.contains(.noFenceBeforeCommit) {
                     media.fence()                       // zeroes and data durable before the records that expose them
                 }
                 if !journal.fits(size) { try checkpointLocked() }
-                journal.append(tx.records, faults: options.faults)
+                journal.append(tx.records, faults: options.faults, fence: options.durability == .eachOperation)
                 for r in tx.records {
                     do {
                         try state.apply(r, live: true)
@@ -46,6 +48,27 @@ extension Filesystem {
             throw error
         }
         tx = TransactionBuilder()
+    }
+
+    /// Refuses, with ENOSPC, a transaction that adds inodes or extents when the
+    /// metadata would fill more than 90% of a checkpoint slot. The rest is
+    /// kept for what shrinks it: removals and truncates must always be able
+    /// to checkpoint, or a full log could never be emptied again.
+    func admit(_ tx: TransactionBuilder) throws {
+        var inodeBytes = 0, extents = 0
+        for r in tx.records {
+            switch r {
+            case .inode(let i) where state.inodes[i.ino] == nil: inodeBytes += i.encodedSize
+            case .extentMap: extents += 1
+            default: break
+            }
+        }
+        guard inodeBytes > 0 || extents > 0 else { return }
+        let capacity = layout.slotCapacity
+        let needed = state.checkpointChunks(extraInodeBytes: inodeBytes, extraExtents: extents)
+        if needed > capacity - max(2, capacity / 10) {
+            throw DaxError(.ENOSPC, "no room for more metadata: a checkpoint slot holds \(capacity) chunks and this change needs \(needed) with 10% kept free for removals; remove files, or make a filesystem with a larger --checkpoint-size")
+        }
     }
 
     /// Whether the log since the last checkpoint is long enough to checkpoint.

@@ -6,10 +6,11 @@ import PMem
 ///
 /// ## Crash contracts
 /// - **write** commits in steps of at most `maxWriteStep` bytes and of as
-///   many new extents as fit one transaction. In each step the new blocks are
-///   zeroed by the allocator, the data is stored into new and existing blocks,
-///   one fence makes all of it durable, then one transaction maps the new
-///   blocks and sets the size and times. After a crash, every step before the
+///   many new extents as fit one transaction. In each step every byte of the
+///   new blocks is stored — the data, and zeroes for the rest (the allocator
+///   hands them over unzeroed to a write that fills them) — and the data into
+///   existing blocks; one fence makes all of it durable, then one transaction
+///   maps the new blocks and sets the size and times. After a crash, every step before the
 ///   one in flight is complete; in the step in flight, bytes over blocks that
 ///   were already mapped inside the old size may each be old or new (as on
 ///   ext4 and XFS, an overwrite is not atomic), and everything else — new
@@ -34,7 +35,7 @@ extension Filesystem {
         return n
     }
 
-    private func checkAlive(_ n: Inode) throws {
+    func checkAlive(_ n: Inode) throws {
         if n.freed || n.removing { throw DaxError(.ENOENT, "inode \(n.ino) was removed").with("ino", n.ino) }
     }
 
@@ -83,18 +84,37 @@ extension Filesystem {
     /// Errors: EISDIR, ENOENT, EFBIG (past the maximum file size), ENOSPC
     /// (the steps already committed stay; see the crash contract above).
     public func write(_ ino: InodeNumber, at offset: UInt64, _ data: UnsafeRawBufferPointer) throws {
+        try write(ino, at: offset, count: data.count, from: .memory(data))
+    }
+
+    /// Writes `count` bytes read from the host file descriptor `fd` at
+    /// `fileOffset` to the file at `offset`: the kernel reads them straight
+    /// into the region (`PersistentMedia.storeFromFile`), with no copy in
+    /// between. The same steps and crash contract as `write`; a host file
+    /// that ends early fails the step in flight with EIO.
+    public func write(_ ino: InodeNumber, at offset: UInt64, fromFile fd: Int32, fileOffset: UInt64, count: Int) throws {
+        try write(ino, at: offset, count: count, from: .file(fd, fileOffset))
+    }
+
+    /// Where the bytes of a write come from; byte 0 goes to the write's offset.
+    enum WriteSource {
+        case memory(UnsafeRawBufferPointer)
+        case file(Int32, UInt64)
+    }
+
+    private func write(_ ino: InodeNumber, at offset: UInt64, count: Int, from source: WriteSource) throws {
         try checkWritable()
         let n = try fileNode(ino)
-        let (end, o) = offset.addingReportingOverflow(UInt64(data.count))
+        let (end, o) = offset.addingReportingOverflow(UInt64(count))
         if o || end > Geometry.maximumFileSize {
-            throw DaxError(.EFBIG, "write of \(data.count) bytes at offset \(offset) passes the maximum file size \(Geometry.maximumFileSize)").with("ino", ino)
+            throw DaxError(.EFBIG, "write of \(count) bytes at offset \(offset) passes the maximum file size \(Geometry.maximumFileSize)").with("ino", ino)
         }
-        guard !data.isEmpty else { return }
+        guard count > 0 else { return }
         try n.withWriteLock {
             try checkAlive(n)
             var pos = offset
             while pos < end {
-                pos = try writeStep(n, from: pos, to: min(end, pos + Self.maxWriteStep), data: data, dataOffset: offset)
+                pos = try writeStep(n, from: pos, to: min(end, pos + Self.maxWriteStep), data: source, dataOffset: offset)
             }
         }
     }
@@ -105,7 +125,7 @@ extension Filesystem {
 
     /// One write step over bytes [pos, stepEnd) of the file; returns where it
     /// stopped (stepEnd, or earlier when allocation ran out of runs).
-    private func writeStep(_ n: Inode, from pos: UInt64, to stepEnd: UInt64, data: UnsafeRawBufferPointer,
+    private func writeStep(_ n: Inode, from pos: UInt64, to stepEnd: UInt64, data: WriteSource,
                            dataOffset: UInt64) throws -> UInt64 {
         let bs = blockSize
         let u = n.unitBlocks(blockSize: bs)
@@ -131,7 +151,7 @@ extension Filesystem {
                 let r: Reservation?
                 do {
                     r = try state.allocator.allocate(count: want, align: u, goal: goal, media: media,
-                                                     faults: options.faults, maxRuns: runBudget, partial: true)
+                                                     faults: options.faults, maxRuns: runBudget, partial: true, callerFills: true)
                 } catch {
                     for res in tx.reservations { state.allocator.cancel(res) }
                     throw error
@@ -155,14 +175,36 @@ extension Filesystem {
             end = max(pos, firstMissing * bs)
             precondition(end > pos, "a write step made no progress")
         }
+        // New runs: zero what the data will not cover (the allocator left them to us).
+        for e in placed {
+            let s = e.fileBlock * bs, t = e.fileEnd * bs, r = Int(e.regionBlock * bs)
+            let covered = max(s, pos)..<max(max(s, pos), min(t, end))
+            state.allocator.zero(at: r, count: Int(covered.lowerBound - s), media: media, faults: options.faults)
+            state.allocator.zero(at: r + Int(covered.upperBound - s), count: Int(t - covered.upperBound), media: media, faults: options.faults)
+        }
         // Data into every block of [pos, end), new or old.
         let segments = (n.extents.extents(overlapping: pos / bs, (end + bs - 1) / bs) + placed).sorted { $0.fileBlock < $1.fileBlock }
-        let src = data.baseAddress!
         for e in segments {
             let s = max(e.fileBlock * bs, pos), t = min(e.fileEnd * bs, end)
             guard s < t else { continue }
             let regionOffset = Int(e.regionBlock * bs + (s - e.fileBlock * bs))
-            storeData(UnsafeRawBufferPointer(start: src + Int(s - dataOffset), count: Int(t - s)), at: regionOffset)
+            switch data {
+            case .memory(let src):
+                storeData(UnsafeRawBufferPointer(start: src.baseAddress! + Int(s - dataOffset), count: Int(t - s)), at: regionOffset)
+            case .file(let fd, let fileOffset):
+                let got: Int
+                do {
+                    got = try media.storeFromFile(fd, fileOffset: fileOffset + (s - dataOffset), at: regionOffset, count: Int(t - s),
+                                                  site: CallSite(#fileID, #line))
+                } catch {
+                    for res in tx.reservations { state.allocator.cancel(res) }
+                    throw error
+                }
+                if got < Int(t - s) {
+                    for res in tx.reservations { state.allocator.cancel(res) }
+                    throw DaxError(.EIO, "the source file ended \(Int(t - s) - got) bytes early").with("ino", n.ino)
+                }
+            }
         }
         let oldSize = n.record.size
         if pos > oldSize { zeroTail(n, from: oldSize, to: pos) }
@@ -380,6 +422,56 @@ extension Filesystem {
                 tx.dataPending = !batch.isEmpty || i >= placed.count
                 try commit(&tx)
             } while i < placed.count
+        }
+    }
+}
+
+extension Filesystem {
+    /// Creates an empty file at `path`, or sets the modification and change
+    /// times of an existing file or directory to now (touch(1)). One
+    /// transaction either way.
+    @discardableResult
+    public func touch(_ path: String) throws -> InodeNumber {
+        try checkWritable()
+        do {
+            return try create(path)
+        } catch let e as DaxError where e.code == .EEXIST {
+            let n = try node(try lookup(path))
+            try n.withWriteLock {
+                try checkAlive(n)
+                var tx = TransactionBuilder()
+                tx.append(.inodeAttr(touched(n, now: wallClockNanoseconds())))
+                try commit(&tx)
+            }
+            return n.ino
+        }
+    }
+}
+
+extension Filesystem {
+    /// Calls `body` with the bytes of [offset, offset+count) of a file (cut
+    /// at EOF), in order, without copying them: a read-only view of the
+    /// region for each mapped run, and nil with a length for each hole (which
+    /// reads as zeroes). The inode lock is held shared meanwhile, so the map
+    /// cannot change under the views; they are valid only inside `body`.
+    /// - Complexity: O(log n + extents in the range) besides what `body` does.
+    public func withContents(_ ino: InodeNumber, at offset: UInt64, count: UInt64,
+                             _ body: (UnsafeRawBufferPointer?, Int) throws -> Void) throws {
+        let n = try fileNode(ino)
+        try n.withReadLock {
+            try checkAlive(n)
+            let size = n.record.size
+            guard offset < size, count > 0 else { return }
+            let end = offset + min(count, size - offset)
+            let bs = blockSize
+            var at = offset
+            for e in n.extents.extents(overlapping: offset / bs, (end + bs - 1) / bs) {
+                let s = max(e.fileBlock * bs, offset), t = min(e.fileEnd * bs, end)
+                if s > at { try body(nil, Int(s - at)) }
+                try body(media.view(at: Int(e.regionBlock * bs + (s - e.fileBlock * bs)), count: Int(t - s)), Int(t - s))
+                at = t
+            }
+            if at < end { try body(nil, Int(end - at)) }
         }
     }
 }

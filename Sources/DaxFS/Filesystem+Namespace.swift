@@ -165,7 +165,7 @@ extension Filesystem {
                 let ino = InodeNumber(state.nextIno)
                 let r = InodeRecord(ino: ino, parent: parent.ino, kind: kind, name: name, mode: mode,
                                     uid: UInt32(getuid()), gid: UInt32(getgid()), atime: now, mtime: now, ctime: now,
-                                    btime: now, generation: UInt32.random(in: 1...UInt32.max),
+                                    btime: now, generation: nextGeneration(),
                                     nlink: kind == .directory ? 2 : 1, allocShift: parent.record.allocShift)
                 var tx = TransactionBuilder()
                 tx.append(.inode(r))
@@ -174,6 +174,16 @@ extension Filesystem {
                 return ino
             }
         }
+    }
+
+    /// A generation number for a new inode: random-looking and never 0, from a
+    /// SplitMix64 stream seeded once per mount (a system call per file
+    /// would cost more than the rest of a create).
+    func nextGeneration() -> UInt32 {
+        var z = generationStream.wrappingAdd(0x9E37_79B9_7F4A_7C15, ordering: .relaxed).newValue
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return UInt32(truncatingIfNeeded: z ^ (z >> 31)) | 1
     }
 
     /// INODE_ATTR for a change to `n` at `now` that keeps its size.

@@ -1,6 +1,7 @@
 import DaxCore
 import DaxFSFormat
 import PMem
+import Synchronization
 
 /// A daxfs filesystem mounted in this process.
 ///
@@ -50,9 +51,24 @@ public final class Filesystem: @unchecked Sendable {
         public var transactionLimit: Int?
         /// Finish pending intents at a read-write mount.
         public var finishIntentsAtMount = true
+        /// When an operation's transaction becomes durable; see `Durability`.
+        public var durability = Durability.eachOperation
         /// Test-only persistence bugs; see `FaultInjection`.
         public var faults: FaultInjection = []
         public init(readOnly: Bool = false) { self.readOnly = readOnly }
+    }
+
+    /// When a committed operation is durable.
+    public enum Durability: Sendable {
+        /// Each operation is durable when it returns (a fence per commit).
+        case eachOperation
+        /// Operations are durable at the next `sync()`, at unmount, or at any
+        /// fence another commit issues (one that stores data, a checkpoint).
+        /// Every operation is still atomic, and a crash keeps a prefix of the
+        /// operations, in order: replay stops at the first transaction that
+        /// did not reach the media. `daxfs io` uses this and syncs at the end,
+        /// as a journaling filesystem commits a batch of metadata at once.
+        case deferred
     }
 
     public let path: String
@@ -74,6 +90,7 @@ public final class Filesystem: @unchecked Sendable {
     let nsLock = RWLock()
     let logLock = Lock()
     let blockSize: UInt64
+    let generationStream = Atomic<UInt64>(randomUInt64())
     private var lock: RegionLock?
     private let mountedFlag = Lock()
     private var mounted = true
@@ -153,11 +170,19 @@ public final class Filesystem: @unchecked Sendable {
             lock = nil
         }
         if !isReadOnly {
+            sync()
             if options.checkpointOnUnmount {
                 try logLock.withLock { if journal.tail > 0 { try checkpointLocked() } }
             }
             setState(.clean)
         }
+    }
+
+    /// Makes every committed operation durable (one fence). Needed only with
+    /// `Durability.deferred`; cheap otherwise.
+    public func sync() {
+        guard !isReadOnly else { return }
+        logLock.withLock { media.fence() }
     }
 
     /// Throws EBADF after `unmount`.

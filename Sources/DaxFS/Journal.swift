@@ -60,9 +60,12 @@ final class Journal: @unchecked Sendable {
 
     func fits(_ size: Int) -> Bool { tail + size <= logBytes }
 
-    /// Writes one transaction at the tail and makes it durable (one fence).
-    /// The caller has checked that it fits.
-    func append(_ records: [LogRecord], faults: FaultInjection) {
+    /// Writes one transaction at the tail and, when `fence`, makes it durable
+    /// (one fence). Without the fence it is written back and becomes durable
+    /// at the next fence of anyone; transactions still become durable in log
+    /// order as far as replay can tell, because replay stops at the first one
+    /// that is missing. The caller has checked that it fits.
+    func append(_ records: [LogRecord], faults: FaultInjection, fence: Bool = true) {
         let size = Transaction.encodedSize(records)
         precondition(fits(size), "transaction does not fit in the log")
         if scratch.count < size { scratch = [UInt8](repeating: 0, count: max(size, 4096)) }
@@ -79,7 +82,7 @@ final class Journal: @unchecked Sendable {
                 media.storeFlushed(bytes, at: at, site: CallSite(#fileID, #line))
             }
         }
-        media.fence()                                  // the commit point
+        if fence { media.fence() }                     // the commit point
         tail += size
         nextSeq = seq.next
         recordsSinceCheckpoint += records.count

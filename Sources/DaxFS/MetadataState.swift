@@ -21,6 +21,10 @@ final class MetadataState: @unchecked Sendable {
     var nextIntentID: UInt64
     var intents: [UInt64: IntentRecord] = [:]
     let allocator: Allocator
+    /// Bytes the inode records take in a checkpoint, and extents in all files:
+    /// kept up to date by `apply`, so the checkpoint's size is known in O(1).
+    private(set) var inodeBytes = 0
+    private(set) var extentCount = 0
     let maxFileBlocks: UInt64
 
     /// Loads a verified checkpoint. Throws EFSCORRUPTED when its content is
@@ -45,6 +49,7 @@ final class MetadataState: @unchecked Sendable {
             let node = Inode(r)
             guard inodes.updateValue(node, forKey: r.ino) == nil else { throw Self.corrupt("checkpoint holds inode \(r.ino) twice") }
             loaded.append(node)
+            inodeBytes += r.encodedSize
         }
         guard let root = inodes[.root], root.isDirectory else { throw Self.corrupt("checkpoint has no root directory") }
         // Extents arrive sorted by inode, then file block.
@@ -63,6 +68,7 @@ final class MetadataState: @unchecked Sendable {
                 throw Self.corrupt("checkpoint extents of inode \(ino) overlap or are out of order")
             }
             node.extents = map
+            extentCount += map.count
             i = j
         }
         for intent in c.intents {
@@ -125,6 +131,7 @@ final class MetadataState: @unchecked Sendable {
             if let node = inodes[r.ino] {
                 guard node.record.kind == r.kind else { throw Self.corrupt("INODE changes the kind of inode \(r.ino)") }
                 guard r.ino != .root || (r.parent == .root && r.name.isEmpty) else { throw Self.corrupt("INODE moves the root") }
+                inodeBytes += r.encodedSize - node.record.encodedSize
                 let renamed = node.record.parent != r.parent || node.record.name != r.name
                 if renamed && !node.removing && r.ino != .root {
                     if node.isDirectory && isAncestor(node.ino, of: r.parent) { throw Self.corrupt("INODE moves directory \(r.ino) under itself") }
@@ -139,6 +146,7 @@ final class MetadataState: @unchecked Sendable {
                 let node = Inode(r)
                 try link(node)
                 inodes[r.ino] = node
+                inodeBytes += r.encodedSize
                 nextIno = max(nextIno, r.ino.raw + 1)
             }
         case .inodeFree(let ino, let generation):
@@ -148,6 +156,7 @@ final class MetadataState: @unchecked Sendable {
             if !node.removing { unlink(node) }
             node.freed = true
             inodes[ino] = nil
+            inodeBytes -= node.record.encodedSize
         case .inodeAttr(let a):
             guard let node = inodes[a.ino] else { throw Self.corrupt("INODE_ATTR of inode \(a.ino), which does not exist") }
             node.record.size = a.size
@@ -162,14 +171,20 @@ final class MetadataState: @unchecked Sendable {
                 guard node.extents.isHole(e.fileBlock.raw, e.count.raw) else { throw Self.corrupt("EXTENT_MAP over mapped blocks of inode \(e.ino)") }
                 guard !allocator.isAnyFree(run) else { throw Self.corrupt("EXTENT_MAP of free blocks \(run) into inode \(e.ino)") }
             }
+            let before = node.extents.count
             node.extents.map(Extent(fileBlock: e.fileBlock.raw, regionBlock: e.regionBlock.raw, count: e.count.raw))
+            extentCount += node.extents.count - before
         case .extentUnmap(let ino, let fb, let n):
             let node = try file(ino, "EXTENT_UNMAP")
+            let before = node.extents.count
             node.extents.unmap(fb.raw, n.raw)
+            extentCount += node.extents.count - before
         case .extentShift(let ino, let from, let delta):
             let node = try file(ino, "EXTENT_SHIFT")
             guard node.extents.canShift(from: from.raw, by: delta, limit: maxFileBlocks) else { throw Self.corrupt("EXTENT_SHIFT of inode \(ino) collides or overflows") }
+            let before = node.extents.count
             node.extents.shift(from: from.raw, by: delta)
+            extentCount += node.extents.count - before
         case .alloc(let run):
             if live {
                 allocator.settle(run)
@@ -194,6 +209,19 @@ final class MetadataState: @unchecked Sendable {
         case .intentDone(let id):
             guard intents.removeValue(forKey: id) != nil else { throw Self.corrupt("INTENT_DONE of intent \(id), which is not pending") }
         }
+    }
+
+    /// The checkpoint chunks the state needs now, with `extraBytes` more of
+    /// inode records and `extraExtents` more extents, counting what chunk
+    /// packing wastes (an entry never spans two chunks). O(1).
+    func checkpointChunks(extraInodeBytes: Int = 0, extraExtents: Int = 0) -> Int {
+        let per = CheckpointChunk.payloadCapacity
+        func chunks(_ bytes: Int, waste: Int) -> Int { bytes <= 0 ? 0 : (bytes + per - waste - 1) / (per - waste) }
+        let maxInode = InodeRecord.fixedSize + pad8(InodeRecord.maxNameLength)
+        return chunks(inodeBytes + extraInodeBytes, waste: maxInode)
+            + chunks((extentCount + extraExtents) * ExtentRecord.size, waste: 0)
+            + chunks((allocator.freeRunCount + extraExtents + 1) * BlockRange.size, waste: 0)
+            + chunks(intents.count * IntentRecord.size, waste: IntentRecord.size)
     }
 
     /// True when `a` is `b` or one of its ancestors. O(depth).

@@ -168,6 +168,15 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
         }
     }
 
+    /// pread(2) straight into the mapping, then a flush of what it wrote: one
+    /// copy, done by the kernel, with no bounce buffer.
+    public func storeFromFile(_ fd: Int32, fileOffset: UInt64, at offset: Int, count: Int, site: CallSite) throws -> Int {
+        check(offset, count)
+        let got = try Sys.pread(fd, into: UnsafeMutableRawBufferPointer(start: base + offset, count: count), at: fileOffset)
+        flush(at: offset, count: got, site: site)
+        return got
+    }
+
     public func flush(at offset: Int, count: Int, site: CallSite) {
         check(offset, count)
         if persistencePath == .flushAndFence { pmem_flush(base + offset, count) } else { addPending(offset, count) }

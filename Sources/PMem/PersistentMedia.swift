@@ -56,6 +56,11 @@ public protocol PersistentMedia: AnyObject, Sendable {
     func storeFlushed(_ src: UnsafeRawBufferPointer, at offset: Int, site: CallSite)
     /// Sets `count` bytes to `byte` with non-temporal stores; durable after the next fence.
     func fill(_ byte: UInt8, at offset: Int, count: Int, site: CallSite)
+    /// Reads up to `count` bytes of file descriptor `fd` at `fileOffset`
+    /// (pread(2)) into the media at `offset`, and marks them for write-back,
+    /// as `storeFlushed` does: durable after the next fence. Returns the count
+    /// read, short at the end of the file. Throws the read's error.
+    func storeFromFile(_ fd: Int32, fileOffset: UInt64, at offset: Int, count: Int, site: CallSite) throws -> Int
     /// Marks the cache lines covering the range for write-back.
     func flush(at offset: Int, count: Int, site: CallSite)
     /// Waits until every flushed line is durable.
@@ -63,6 +68,15 @@ public protocol PersistentMedia: AnyObject, Sendable {
 }
 
 extension PersistentMedia {
+    /// Through a bounce buffer and `storeFlushed`, for media that cannot read
+    /// into themselves (the recording test double).
+    public func storeFromFile(_ fd: Int32, fileOffset: UInt64, at offset: Int, count: Int, site: CallSite) throws -> Int {
+        var buffer = [UInt8](repeating: 0, count: count)
+        let got = try buffer.withUnsafeMutableBytes { try Sys.pread(fd, into: $0, at: fileOffset) }
+        buffer.withUnsafeBytes { storeFlushed(UnsafeRawBufferPointer(rebasing: $0[0..<got]), at: offset, site: site) }
+        return got
+    }
+
     /// Flush then fence: the range is durable when this returns.
     public func persist(at offset: Int, count: Int, fileID: StaticString = #fileID, line: UInt = #line) {
         let site = CallSite(fileID, line)

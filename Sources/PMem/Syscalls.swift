@@ -19,6 +19,18 @@ enum Sys {
         return fd
     }
 
+    /// pread(2) until `buffer` is full or the file ends; returns the count read.
+    static func pread(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
+        var got = 0
+        while got < buffer.count {
+            let r = retrying { Glibc.pread(fd, buffer.baseAddress! + got, buffer.count - got, off_t(offset) + off_t(got)) }
+            if r < 0 { throw DaxError.syscall("pread", "cannot read file descriptor \(fd)") }
+            if r == 0 { break }
+            got += r
+        }
+        return got
+    }
+
     static func fstat(_ fd: Int32, path: String) throws -> Glibc.stat {
         var st = Glibc.stat()
         if Glibc.fstat(fd, &st) != 0 { throw DaxError.syscall("fstat", path) }

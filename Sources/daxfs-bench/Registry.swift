@@ -7,7 +7,7 @@ enum Registry {
             MkfsRows.group,
             EngineRows.group,
             AllocationRows.group,
-            CopyRows.group,
+            FileRows.group,
         ]
     }
 }

@@ -31,7 +31,7 @@ struct Daxfs: ParsableCommand {
             """,
         version: "daxfs 0.1.0 (on-media format v1)",
         subcommands: [Mkfs.self, Info.self, Devices.self,
-                      Ls.self, Stat.self, Mkdir.self, Rm.self, Rmdir.self, Mv.self,
+                      Ls.self, Stat.self, Mkdir.self, Touch.self, Rm.self, Rmdir.self, Mv.self,
                       Put.self, Get.self, Cat.self, Write.self, Read.self, Truncate.self,
                       Bmap.self, Df.self, Io.self])
 

@@ -3,7 +3,7 @@ import DaxCore
 import DaxFS
 import DaxFSFormat
 
-struct MkdirArguments: FileCommand {
+struct MkdirArguments: PathListCommand {
     static let commandName = "mkdir"
     static let writes = true
 
@@ -20,13 +20,34 @@ struct MkdirArguments: FileCommand {
         if paths.isEmpty { throw ValidationError("give at least one directory to create") }
     }
 
+    mutating func setDefaults() {
+        parents = false
+        mode = "755"
+    }
+
     func run(on fs: Filesystem) throws {
         let m = try parseMode(mode)
         for p in paths { try fs.mkdir(p, mode: m, parents: parents) }
     }
 }
 
-struct RmArguments: FileCommand {
+struct TouchArguments: PathListCommand {
+    static let commandName = "touch"
+    static let writes = true
+
+    @Argument(help: "The files to create (empty) or whose times to set to now.")
+    var paths: [String]
+
+    func validate() throws {
+        if paths.isEmpty { throw ValidationError("give at least one path") }
+    }
+
+    func run(on fs: Filesystem) throws {
+        for p in paths { try fs.touch(p) }
+    }
+}
+
+struct RmArguments: PathListCommand {
     static let commandName = "rm"
     static let writes = true
 
@@ -39,6 +60,8 @@ struct RmArguments: FileCommand {
     func validate() throws {
         if paths.isEmpty { throw ValidationError("give at least one path to remove") }
     }
+
+    mutating func setDefaults() { recursive = false }
 
     func run(on fs: Filesystem) throws {
         for p in paths {
@@ -55,7 +78,7 @@ struct RmArguments: FileCommand {
     }
 }
 
-struct RmdirArguments: FileCommand {
+struct RmdirArguments: PathListCommand {
     static let commandName = "rmdir"
     static let writes = true
 
@@ -97,6 +120,14 @@ extension Daxfs {
             discussion: "A new directory inherits its parent's allocation unit.")
         @Argument(help: regionHelp, completion: .file()) var region: String
         @OptionGroup var args: MkdirArguments
+        func run() throws { try args.mountAndRun(region) }
+    }
+
+    struct Touch: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "touch", abstract: "Create empty files, or set the times of existing ones to now.",
+            discussion: "Each path is one transaction. A new file inherits its parent's allocation unit.")
+        @Argument(help: regionHelp, completion: .file()) var region: String
+        @OptionGroup var args: TouchArguments
         func run() throws { try args.mountAndRun(region) }
     }
 

@@ -66,9 +66,9 @@ struct PutArguments: FileCommand {
             for range in host.dataRanges(size: size) {
                 var at = range.lowerBound
                 while at < range.upperBound {
-                    let n = try host.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(UInt64(transferChunk), range.upperBound - at))]), at: at)
-                    if n == 0 { break }
-                    try fs.write(ino, at: at, UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                    // Straight from the host file into the region, no bounce buffer.
+                    let n = Int(min(UInt64(transferChunk) * 4, range.upperBound - at))
+                    try fs.write(ino, at: at, fromFile: host.fd, fileOffset: at, count: n)
                     at += UInt64(n)
                     done += UInt64(n)
                     progress.update(done)
@@ -88,45 +88,35 @@ struct PutArguments: FileCommand {
     }
 }
 
-/// Streams the daxfs file `ino` to `host`: holes are skipped over (left as
-/// holes) when the host file is a regular file, and written as zeroes to a
-/// pipe or terminal.
+/// Streams the daxfs file `ino` to `host`, straight from the region's
+/// mapping (no copy in between): holes are skipped over (left as holes) when
+/// the host file is a regular file, and written as zeroes to a pipe.
 func copyOut(_ fs: Filesystem, _ ino: InodeNumber, to host: HostFile, label: String) throws {
     let size = try fs.stat(ino: ino).size
-    let bs = UInt64(fs.superblock.blockSize)
     let seekable = host.regularSize != nil
-    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: transferChunk, alignment: 4096)
-    defer { buffer.deallocate() }
+    let zeroes = UnsafeMutableRawBufferPointer.allocate(byteCount: transferChunk, alignment: 4096)
+    defer { zeroes.deallocate() }
+    zeroes.initializeMemory(as: UInt8.self, repeating: 0)
     var progress = Progress(label, total: size)
-    // Data segments: the mapped extents clipped to the size; everything else is a hole.
-    var segments: [Range<UInt64>] = []
-    for e in try fs.extents(ino) {
-        let s = e.fileBlock * bs, t = min(e.fileEnd * bs, size)
-        if s >= t { continue }
-        if let last = segments.last, last.upperBound == s { segments[segments.count - 1] = last.lowerBound..<t } else { segments.append(s..<t) }
-    }
     var pos: UInt64 = 0
-    func emitZeroes(upTo end: UInt64) throws {
-        guard end > pos else { return }
-        if seekable && host.skip(end - pos) { pos = end; return }
-        while pos < end {
-            let n = Int(min(UInt64(transferChunk), end - pos))
-            buffer.baseAddress!.initializeMemory(as: UInt8.self, repeating: 0, count: n)
-            try host.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-            pos += UInt64(n)
+    // In steps, so that progress moves and the inode lock is not held for the whole file.
+    while pos < size {
+        let step = min(UInt64(transferChunk) * 4, size - pos)
+        try fs.withContents(ino, at: pos, count: step) { view, length in
+            if let view {
+                try host.write(view)
+            } else if !(seekable && host.skip(UInt64(length))) {
+                var left = length
+                while left > 0 {
+                    let n = min(left, transferChunk)
+                    try host.write(UnsafeRawBufferPointer(rebasing: zeroes[0..<n]))
+                    left -= n
+                }
+            }
         }
+        pos += step
+        progress.update(pos)
     }
-    for seg in segments {
-        try emitZeroes(upTo: seg.lowerBound)
-        while pos < seg.upperBound {
-            let n = try fs.read(ino, at: pos, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(UInt64(transferChunk), seg.upperBound - pos))]))
-            if n == 0 { break }
-            try host.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-            pos += UInt64(n)
-            progress.update(pos)
-        }
-    }
-    try emitZeroes(upTo: size)
     if seekable { try host.setSize(size) }
     progress.finish()
 }
@@ -150,7 +140,7 @@ struct GetArguments: FileCommand {
     }
 }
 
-struct CatArguments: FileCommand {
+struct CatArguments: PathListCommand {
     static let commandName = "cat"
     static let writes = false
 

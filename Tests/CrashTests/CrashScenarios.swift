@@ -57,7 +57,30 @@ enum CrashScenarios {
     }
 
     /// Every scenario, with the crash runs' transaction cap.
-    static var all: [CrashScenario] { (plain + [condense]).map { var s = $0; s.options.transactionLimit = transactionLimit; return s } }
+    static var all: [CrashScenario] {
+        (plain + [condense, deferredBatch]).map { var s = $0; s.options.transactionLimit = transactionLimit; return s }
+    }
+
+    /// Three creates under deferred durability (as `daxfs io` runs them),
+    /// then a sync: a crash keeps a prefix of them, in order, each whole.
+    static let deferredBatch: CrashScenario = {
+        let names = ["/batch-a", "/batch-b", "/batch-c"]
+        let prefix = CrashContract(name: "prefix") { s, pre, _ in
+            var expected = pre
+            if s == expected { return true }
+            for n in names {
+                expected.entries[n] = .file([])
+                if s == expected { return true }
+            }
+            return false
+        }
+        var s = CrashScenario("three creates, deferred durability, then sync", contract: prefix) { fs in
+            for n in names { try fs.create(n) }
+            fs.sync()
+        }
+        s.options.durability = .deferred
+        return s
+    }()
 
     static let plain: [CrashScenario] = [
         CrashScenario("create") { fs in try fs.create("/new") },
