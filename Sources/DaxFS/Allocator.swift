@@ -197,8 +197,4 @@ final class Allocator: @unchecked Sendable {
         }
     }
 
-    /// Every free run (not counting reservations), for invariant checks and reports.
-    func freeRuns() -> [BlockRange] { lock.withLock { free.runs.map { BlockRange($0.start, $0.count) } } }
-
-    var allocatedBytes: Int { lock.withLock { free.allocatedBytes } }
 }

@@ -203,7 +203,4 @@ struct ExtentMap: Sequence {
         }
         return true
     }
-
-    /// Bytes of DRAM the map takes, for memory reports.
-    var allocatedBytes: Int { tree.allocatedBytes }
 }

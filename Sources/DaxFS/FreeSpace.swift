@@ -180,6 +180,4 @@ struct FreeSpace {
         }
         return nil
     }
-
-    var allocatedBytes: Int { byOffset.allocatedBytes + bySize.allocatedBytes }
 }

@@ -170,12 +170,6 @@ struct SortedChunks<E: SortedElement>: Sequence {
         if let p = index(before: i) { precondition(self[p].key < self[i].key, "SortedChunks.transformSuffix breaks the order") }
     }
 
-    mutating func removeAll() {
-        leaves.removeAll()
-        firstKeys.removeAll()
-        count = 0
-    }
-
     struct Iterator: IteratorProtocol {
         let chunks: SortedChunks
         var i: Index
@@ -187,13 +181,4 @@ struct SortedChunks<E: SortedElement>: Sequence {
     }
 
     func makeIterator() -> Iterator { Iterator(chunks: self, i: startIndex) }
-
-    /// Elements from `i` on, in order.
-    func elements(from i: Index) -> IteratorSequence<Iterator> { IteratorSequence(Iterator(chunks: self, i: i)) }
-
-    /// Bytes of DRAM the elements take (capacity, not count), for memory reports.
-    var allocatedBytes: Int {
-        leaves.reduce(0) { $0 + $1.capacity * MemoryLayout<E>.stride } + firstKeys.capacity * MemoryLayout<E.Key>.stride
-            + leaves.capacity * MemoryLayout<[E]>.stride
-    }
 }

@@ -19,6 +19,8 @@ struct BmapRow: Encodable {
 struct BmapArguments: FileCommand {
     static let commandName = "bmap"
     static let writes = false
+    static let abstract = "Show the extent map of a file, in the spirit of xfs_bmap -v."
+    static let discussion = "Holes are shown up to the end of the file. JSON (--json): \(BmapArguments.schema)."
 
     @Flag(name: .short, help: "Verbose: byte ranges, region byte offsets and flags, as xfs_bmap -v.")
     var verbose = false
@@ -100,6 +102,8 @@ struct BmapArguments: FileCommand {
 struct DfArguments: FileCommand {
     static let commandName = "df"
     static let writes = false
+    static let abstract = "Show space usage and free-space fragmentation."
+    static let discussion = "JSON (--json): \(DfArguments.schema)."
 
     @Flag(help: "Print the usage as JSON.")
     var json = false
@@ -138,20 +142,3 @@ struct DfArguments: FileCommand {
     }
 }
 
-extension Daxfs {
-    struct Bmap: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "bmap", abstract: "Show the extent map of a file, in the spirit of xfs_bmap -v.",
-            discussion: "Holes are shown up to the end of the file. JSON (--json): \(BmapArguments.schema).")
-        @Argument(help: regionHelp, completion: .file()) var region: String
-        @OptionGroup var args: BmapArguments
-        func run() throws { try args.mountAndRun(region) }
-    }
-
-    struct Df: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "df", abstract: "Show space usage and free-space fragmentation.",
-            discussion: "JSON (--json): \(DfArguments.schema).")
-        @Argument(help: regionHelp, completion: .file()) var region: String
-        @OptionGroup var args: DfArguments
-        func run() throws { try args.mountAndRun(region) }
-    }
-}

@@ -30,10 +30,7 @@ struct Daxfs: ParsableCommand {
               75  the region is in use by another process (EBUSY)
             """,
         version: "daxfs 0.1.0 (on-media format v1)",
-        subcommands: [Mkfs.self, Info.self, Devices.self,
-                      Ls.self, Stat.self, Mkdir.self, Touch.self, Rm.self, Rmdir.self, Mv.self,
-                      Put.self, Get.self, Cat.self, Write.self, Read.self, Truncate.self,
-                      Bmap.self, Df.self, Io.self])
+        subcommands: [Mkfs.self, Info.self, Devices.self] + FileCommands.subcommands + [Io.self])
 
     static func main() {
         do {

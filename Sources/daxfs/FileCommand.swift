@@ -16,6 +16,9 @@ import Glibc
 protocol FileCommand: ParsableArguments {
     /// The name in `daxfs io` scripts; the same as the subcommand's.
     static var commandName: String { get }
+    /// The subcommand's one-line help and its longer description.
+    static var abstract: String { get }
+    static var discussion: String { get }
     /// True when the command changes the filesystem (it mounts read-write).
     static var writes: Bool { get }
     func run(on fs: Filesystem) throws
@@ -30,6 +33,22 @@ protocol FileCommand: ParsableArguments {
 
 extension FileCommand {
     static func parseOperands(_ words: [String]) -> Self? { nil }
+    static var discussion: String { "" }
+}
+
+/// The subcommand of a file command: REGION, then the command's own
+/// arguments; it mounts the region for that one command.
+struct FileSubcommand<A: FileCommand>: ParsableCommand {
+    static var configuration: CommandConfiguration {
+        CommandConfiguration(commandName: A.commandName, abstract: A.abstract, discussion: A.discussion)
+    }
+
+    @Argument(help: regionHelp, completion: .file())
+    var region: String
+
+    @OptionGroup var args: A
+
+    func run() throws { try args.mountAndRun(region) }
 }
 
 /// Commands whose arguments are a list of paths and options with defaults.
@@ -71,6 +90,11 @@ enum FileCommands {
     ]
 
     static func named(_ name: String) -> (any FileCommand.Type)? { all.first { $0.commandName == name } }
+
+    /// Their subcommands, in the same order.
+    static var subcommands: [ParsableCommand.Type] { all.map { subcommand($0) } }
+
+    private static func subcommand<A: FileCommand>(_ type: A.Type) -> ParsableCommand.Type { FileSubcommand<A>.self }
 }
 
 /// The help text of the REGION argument, shared by every file command.

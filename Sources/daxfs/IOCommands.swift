@@ -6,6 +6,13 @@ import DaxFSFormat
 struct WriteArguments: FileCommand {
     static let commandName = "write"
     static let writes = true
+    static let abstract = "Write bytes at an offset of a file."
+    static let discussion = """
+        The bytes come from --from HOSTFILE or from standard input. A write that \
+        extends the file allocates zeroed blocks for it; bytes between the old end of \
+        the file and OFFSET read as zeroes. Each step of up to 16 MiB commits as one \
+        transaction (see daxfs(5)).
+        """
 
     @Option(name: .shortAndLong, parsing: .unconditional, help: ArgumentHelp("Byte offset to write at (K/M/G/T suffixes).", valueName: "offset"))
     var offset: String
@@ -53,6 +60,7 @@ struct WriteArguments: FileCommand {
 struct ReadArguments: FileCommand {
     static let commandName = "read"
     static let writes = false
+    static let abstract = "Print bytes at an offset of a file, raw, to standard output."
 
     @Option(name: .shortAndLong, parsing: .unconditional, help: ArgumentHelp("Byte offset to read at.", valueName: "offset"))
     var offset: String
@@ -82,6 +90,12 @@ struct ReadArguments: FileCommand {
 struct TruncateArguments: FileCommand {
     static let commandName = "truncate"
     static let writes = true
+    static let abstract = "Set the size of a file."
+    static let discussion = """
+        Shrinking frees every allocation unit wholly past the new size; growing adds a \
+        hole that reads as zeroes. One transaction (or an intent that recovery finishes, \
+        for a file with very many extents).
+        """
 
     @Argument(help: "The daxfs file.")
     var path: String
@@ -94,36 +108,3 @@ struct TruncateArguments: FileCommand {
     }
 }
 
-extension Daxfs {
-    struct Write: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "write", abstract: "Write bytes at an offset of a file.",
-            discussion: """
-                The bytes come from --from HOSTFILE or from standard input. A write that \
-                extends the file allocates zeroed blocks for it; bytes between the old end of \
-                the file and OFFSET read as zeroes. Each step of up to 16 MiB commits as one \
-                transaction (see daxfs(5)).
-                """)
-        @Argument(help: regionHelp, completion: .file()) var region: String
-        @OptionGroup var args: WriteArguments
-        func run() throws { try args.mountAndRun(region) }
-    }
-
-    struct Read: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "read", abstract: "Print bytes at an offset of a file, raw, to standard output.")
-        @Argument(help: regionHelp, completion: .file()) var region: String
-        @OptionGroup var args: ReadArguments
-        func run() throws { try args.mountAndRun(region) }
-    }
-
-    struct Truncate: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "truncate", abstract: "Set the size of a file.",
-            discussion: """
-                Shrinking frees every allocation unit wholly past the new size; growing adds a \
-                hole that reads as zeroes. One transaction (or an intent that recovery finishes, \
-                for a file with very many extents).
-                """)
-        @Argument(help: regionHelp, completion: .file()) var region: String
-        @OptionGroup var args: TruncateArguments
-        func run() throws { try args.mountAndRun(region) }
-    }
-}

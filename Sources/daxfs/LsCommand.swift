@@ -47,6 +47,11 @@ func joinPath(_ dir: String, _ name: String) -> String { dir.hasSuffix("/") ? di
 struct LsArguments: FileCommand {
     static let commandName = "ls"
     static let writes = false
+    static let abstract = "List a directory."
+    static let discussion = """
+        Entries are sorted by name bytes; directories end in '/'. \
+        JSON (--json): {path, entries: [\(StatJSON.schema)]}.
+        """
 
     @Flag(name: .short, help: "Long listing: mode, links, owner, size, modification time (UTC), name.")
     var long = false
@@ -86,6 +91,8 @@ struct LsArguments: FileCommand {
 struct StatArguments: FileCommand {
     static let commandName = "stat"
     static let writes = false
+    static let abstract = "Show the attributes of a file or directory."
+    static let discussion = "JSON (--json): {\(StatJSON.schema)}."
 
     @Flag(help: "Print the result as JSON.")
     var json = false
@@ -109,25 +116,3 @@ struct StatArguments: FileCommand {
     }
 }
 
-extension Daxfs {
-    struct Ls: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "ls", abstract: "List a directory.",
-            discussion: """
-                Entries are sorted by name bytes; directories end in '/'. \
-                JSON (--json): {path, entries: [\(StatJSON.schema)]}.
-                """)
-        @Argument(help: regionHelp, completion: .file()) var region: String
-        @OptionGroup var args: LsArguments
-        func run() throws { try args.mountAndRun(region) }
-    }
-
-    struct Stat: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "stat", abstract: "Show the attributes of a file or directory.",
-            discussion: "JSON (--json): {\(StatJSON.schema)}.")
-        @Argument(help: regionHelp, completion: .file()) var region: String
-        @OptionGroup var args: StatArguments
-        func run() throws { try args.mountAndRun(region) }
-    }
-}

@@ -6,6 +6,8 @@ import DaxFSFormat
 struct MkdirArguments: PathListCommand {
     static let commandName = "mkdir"
     static let writes = true
+    static let abstract = "Create directories."
+    static let discussion = "A new directory inherits its parent's allocation unit."
 
     @Flag(name: .short, help: "Create missing parents too; an existing directory is not an error.")
     var parents = false
@@ -34,6 +36,8 @@ struct MkdirArguments: PathListCommand {
 struct TouchArguments: PathListCommand {
     static let commandName = "touch"
     static let writes = true
+    static let abstract = "Create empty files, or set the times of existing ones to now."
+    static let discussion = "Each path is one transaction. A new file inherits its parent's allocation unit."
 
     @Argument(help: "The files to create (empty) or whose times to set to now.")
     var paths: [String]
@@ -50,6 +54,12 @@ struct TouchArguments: PathListCommand {
 struct RmArguments: PathListCommand {
     static let commandName = "rm"
     static let writes = true
+    static let abstract = "Remove files, or with -r directory trees."
+    static let discussion = """
+        Removing a file is one transaction (or, for a file with more extents than one \
+        transaction holds, an intent that recovery finishes): after a crash the file is \
+        either there whole or gone. rm -r removes one entry at a time, children first.
+        """
 
     @Flag(name: .short, help: "Remove directories and everything in them.")
     var recursive = false
@@ -81,6 +91,8 @@ struct RmArguments: PathListCommand {
 struct RmdirArguments: PathListCommand {
     static let commandName = "rmdir"
     static let writes = true
+    static let abstract = "Remove empty directories."
+    static let discussion = "A directory that has entries is refused (ENOTEMPTY) and left as it is."
 
     @Argument(help: "The empty directories to remove.")
     var paths: [String]
@@ -97,6 +109,12 @@ struct RmdirArguments: PathListCommand {
 struct MvArguments: FileCommand {
     static let commandName = "mv"
     static let writes = true
+    static let abstract = "Rename or move a file or directory, atomically."
+    static let discussion = """
+        One transaction: after a crash the entry is under its old name or its new one. \
+        An existing file at DESTINATION is replaced, as rename(2) does; an existing \
+        directory receives SOURCE under its own name. A directory cannot move into itself.
+        """
 
     @Argument(help: "The file or directory to move.")
     var source: String
@@ -114,52 +132,3 @@ struct MvArguments: FileCommand {
     }
 }
 
-extension Daxfs {
-    struct Mkdir: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "mkdir", abstract: "Create directories.",
-            discussion: "A new directory inherits its parent's allocation unit.")
-        @Argument(help: regionHelp, completion: .file()) var region: String
-        @OptionGroup var args: MkdirArguments
-        func run() throws { try args.mountAndRun(region) }
-    }
-
-    struct Touch: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "touch", abstract: "Create empty files, or set the times of existing ones to now.",
-            discussion: "Each path is one transaction. A new file inherits its parent's allocation unit.")
-        @Argument(help: regionHelp, completion: .file()) var region: String
-        @OptionGroup var args: TouchArguments
-        func run() throws { try args.mountAndRun(region) }
-    }
-
-    struct Rm: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove files, or with -r directory trees.",
-            discussion: """
-                Removing a file is one transaction (or, for a file with more extents than one \
-                transaction holds, an intent that recovery finishes): after a crash the file is \
-                either there whole or gone. rm -r removes one entry at a time, children first.
-                """)
-        @Argument(help: regionHelp, completion: .file()) var region: String
-        @OptionGroup var args: RmArguments
-        func run() throws { try args.mountAndRun(region) }
-    }
-
-    struct Rmdir: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "rmdir", abstract: "Remove empty directories.",
-            discussion: "A directory that has entries is refused (ENOTEMPTY) and left as it is.")
-        @Argument(help: regionHelp, completion: .file()) var region: String
-        @OptionGroup var args: RmdirArguments
-        func run() throws { try args.mountAndRun(region) }
-    }
-
-    struct Mv: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "mv", abstract: "Rename or move a file or directory, atomically.",
-            discussion: """
-                One transaction: after a crash the entry is under its old name or its new one. \
-                An existing file at DESTINATION is replaced, as rename(2) does; an existing \
-                directory receives SOURCE under its own name. A directory cannot move into itself.
-                """)
-        @Argument(help: regionHelp, completion: .file()) var region: String
-        @OptionGroup var args: MvArguments
-        func run() throws { try args.mountAndRun(region) }
-    }
-}

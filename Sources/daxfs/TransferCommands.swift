@@ -12,6 +12,16 @@ let transferChunk = 8 << 20
 struct PutArguments: FileCommand {
     static let commandName = "put"
     static let writes = true
+    static let abstract = "Copy a host file (or standard input) into daxfs."
+    static let discussion = """
+        put streams in steps of 8 MiB and keeps the holes of a sparse host file \
+        (found with SEEK_DATA and SEEK_HOLE). A regular host file whose data does not \
+        fit in the free space fails with ENOSPC before anything is written. Otherwise \
+        put writes to a temporary name beside PATH and renames it over PATH at the end, \
+        so PATH is replaced whole: on any failure (ENOSPC from a pipe that outgrew the \
+        free space, a read error) the temporary file is removed and PATH is left as it \
+        was. Progress is shown on a terminal for files of 64 MiB and more.
+        """
 
     @Argument(help: "The host file to copy in, or - for standard input.", completion: .file())
     var source: String
@@ -124,6 +134,12 @@ func copyOut(_ fs: Filesystem, _ ino: InodeNumber, to host: HostFile, label: Str
 struct GetArguments: FileCommand {
     static let commandName = "get"
     static let writes = false
+    static let abstract = "Copy a daxfs file out to a host file (or standard output)."
+    static let discussion = """
+        get streams in steps of 8 MiB. The holes of the daxfs file stay holes in a \
+        host regular file and are written as zeroes to a pipe. Progress is shown on \
+        a terminal for files of 64 MiB and more.
+        """
 
     @Argument(help: "The daxfs file to copy out.")
     var path: String
@@ -143,6 +159,7 @@ struct GetArguments: FileCommand {
 struct CatArguments: PathListCommand {
     static let commandName = "cat"
     static let writes = false
+    static let abstract = "Print daxfs files to standard output."
 
     @Argument(help: "The daxfs files to print, in order.")
     var paths: [String]
@@ -161,39 +178,3 @@ struct CatArguments: PathListCommand {
     }
 }
 
-extension Daxfs {
-    struct Put: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "put", abstract: "Copy a host file (or standard input) into daxfs.",
-            discussion: """
-                put streams in steps of 8 MiB and keeps the holes of a sparse host file \
-                (found with SEEK_DATA and SEEK_HOLE). A regular host file whose data does not \
-                fit in the free space fails with ENOSPC before anything is written. Otherwise \
-                put writes to a temporary name beside PATH and renames it over PATH at the end, \
-                so PATH is replaced whole: on any failure (ENOSPC from a pipe that outgrew the \
-                free space, a read error) the temporary file is removed and PATH is left as it \
-                was. Progress is shown on a terminal for files of 64 MiB and more.
-                """)
-        @Argument(help: regionHelp, completion: .file()) var region: String
-        @OptionGroup var args: PutArguments
-        func run() throws { try args.mountAndRun(region) }
-    }
-
-    struct Get: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "get", abstract: "Copy a daxfs file out to a host file (or standard output).",
-            discussion: """
-                get streams in steps of 8 MiB. The holes of the daxfs file stay holes in a \
-                host regular file and are written as zeroes to a pipe. Progress is shown on \
-                a terminal for files of 64 MiB and more.
-                """)
-        @Argument(help: regionHelp, completion: .file()) var region: String
-        @OptionGroup var args: GetArguments
-        func run() throws { try args.mountAndRun(region) }
-    }
-
-    struct Cat: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "cat", abstract: "Print daxfs files to standard output.")
-        @Argument(help: regionHelp, completion: .file()) var region: String
-        @OptionGroup var args: CatArguments
-        func run() throws { try args.mountAndRun(region) }
-    }
-}

@@ -312,4 +312,27 @@ func withMount<T>(_ r: TempRegion, _ options: Filesystem.Options = .init(), _ bo
             #expect { try Filesystem.mount(r.path) } throws: { ($0 as? DaxError)?.code == .EFSCORRUPTED }
         }
     }
+
+    @Test func metadataGrowthStopsBeforeTheCheckpointSlotIsFull() throws {
+        // A 64 KiB slot holds 15 chunks: a few hundred inodes. Creating past
+        // 90% of it fails with ENOSPC; removals still work and checkpoint.
+        let r = TempRegion()
+        try r.format(size: 4 << 20, logSize: 64 << 10, checkpointSize: 64 << 10)
+        try withMount(r) { fs in
+            var created = 0
+            do {
+                while created < 10_000 { try fs.create("/file-with-a-longish-name-\(created)"); created += 1 }
+                Issue.record("no ENOSPC after \(created) files")
+            } catch let e as DaxError {
+                #expect(e.code == .ENOSPC, "\(e)")
+            }
+            #expect(created > 100)
+            for i in 0..<created { try fs.remove("/file-with-a-longish-name-\(i)") }
+            try fs.checkpoint()
+            try fs.create("/after")
+            try fs.checkInvariants()
+        }
+        let names = try withMount(r) { fs in try fs.readdir("/").map(\.name) }
+        #expect(names == ["after"])
+    }
 }
