@@ -62,6 +62,10 @@ protocol PathListCommand: FileCommand {
 extension PathListCommand {
     mutating func setDefaults() {}
 
+    func validate() throws {
+        if paths.isEmpty { throw ValidationError("give at least one path") }
+    }
+
     static func parseOperands(_ words: [String]) -> Self? {
         guard !words.isEmpty, !words.contains(where: { $0.hasPrefix("-") }) else { return nil }
         var c = Self()

@@ -18,10 +18,6 @@ struct MkdirArguments: PathListCommand {
     @Argument(help: "The directories to create.")
     var paths: [String]
 
-    func validate() throws {
-        if paths.isEmpty { throw ValidationError("give at least one directory to create") }
-    }
-
     mutating func setDefaults() {
         parents = false
         mode = "755"
@@ -41,10 +37,6 @@ struct TouchArguments: PathListCommand {
 
     @Argument(help: "The files to create (empty) or whose times to set to now.")
     var paths: [String]
-
-    func validate() throws {
-        if paths.isEmpty { throw ValidationError("give at least one path") }
-    }
 
     func run(on fs: Filesystem) throws {
         for p in paths { try fs.touch(p) }
@@ -66,10 +58,6 @@ struct RmArguments: PathListCommand {
 
     @Argument(help: "The files (or, with -r, directories) to remove.")
     var paths: [String]
-
-    func validate() throws {
-        if paths.isEmpty { throw ValidationError("give at least one path to remove") }
-    }
 
     mutating func setDefaults() { recursive = false }
 
@@ -96,10 +84,6 @@ struct RmdirArguments: PathListCommand {
 
     @Argument(help: "The empty directories to remove.")
     var paths: [String]
-
-    func validate() throws {
-        if paths.isEmpty { throw ValidationError("give at least one directory to remove") }
-    }
 
     func run(on fs: Filesystem) throws {
         for p in paths { try fs.remove(p, directory: true) }

@@ -164,10 +164,6 @@ struct CatArguments: PathListCommand {
     @Argument(help: "The daxfs files to print, in order.")
     var paths: [String]
 
-    func validate() throws {
-        if paths.isEmpty { throw ValidationError("give at least one file to print") }
-    }
-
     func run(on fs: Filesystem) throws {
         try Out.flush()
         for p in paths {
