@@ -16,7 +16,8 @@ import Synchronization
 /// ## Lock order (the whole library follows it)
 /// 1. `nsLock`, the namespace lock (filesystem level): shared for lookups,
 ///    exclusive for anything that adds, removes or renames a name;
-/// 2. inode locks (`Inode.lock`), several always in inode-number order:
+/// 2. inode locks (`Inode.withReadLock`/`withWriteLock`, one `WordLock`
+///    each), several always in inode-number order (`withWriteLocks`):
 ///    shared to read a file's map, size or data, exclusive to change them;
 /// 3. `logLock`: commit (append, fence, apply) and checkpoint;
 /// 4. the allocator's lock, innermost: nothing is called while it is held.

@@ -16,6 +16,9 @@ enum FileRows {
             rows: [createFiles, put, get])
     }
 
+    /// A region with room for a file of `bytes` twice over, as mkfs takes it.
+    static func regionSize(for bytes: Int) -> String { "\(bytes / (1 << 20) * 2 + 64)M" }
+
     /// A region made as users make one by default: preallocated (mkfs is not timed).
     static func freshRegion(_ ctx: BenchContext, size: String) throws -> String {
         let bin = try ctx.requireDaxfsBinary()
@@ -67,7 +70,7 @@ enum FileRows {
         let source = ctx.scratchPath("put-source"), destination = ctx.scratchPath("cp-destination")
         try Files.createData(source, bytes: bytes)
         defer { unlink(source); unlink(destination) }
-        let size = "\(bytes / (1 << 20) * 2 + 64)M"
+        let size = regionSize(for: bytes)
         let pair = try ctx.measurePair(warmup: 1, daxfs: {
             let region = try freshRegion(ctx, size: size)
             defer { unlink(region) }
@@ -87,7 +90,7 @@ enum FileRows {
         let bin = try ctx.requireDaxfsBinary()
         let source = ctx.scratchPath("get-source"), out = ctx.scratchPath("get-out"), destination = ctx.scratchPath("cp-destination")
         try Files.createData(source, bytes: bytes)
-        let region = try freshRegion(ctx, size: "\(bytes / (1 << 20) * 2 + 64)M")
+        let region = try freshRegion(ctx, size: regionSize(for: bytes))
         defer { unlink(source); unlink(out); unlink(destination); unlink(region) }
         try Subprocess.run([bin, "put", region, source, "/f"])
         let pair = try ctx.measurePair(warmup: 1, daxfs: {
