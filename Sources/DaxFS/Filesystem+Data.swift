@@ -253,7 +253,7 @@ extension Filesystem {
     /// Zeroes the mapped bytes of [from, min(to, end of from's allocation
     /// unit)): what a truncate down may have left beyond the old EOF.
     /// Durable at the commit's first fence.
-    private func zeroTail(_ n: Inode, from: UInt64, to: UInt64) {
+    func zeroTail(_ n: Inode, from: UInt64, to: UInt64) {
         let bs = blockSize
         let unitBytes = n.unitBlocks(blockSize: bs) * bs
         let stop = min(to, (from + unitBytes - 1) / unitBytes * unitBytes)
@@ -354,74 +354,12 @@ extension Filesystem {
                 } else {
                     try n.withWriteLock { try finishTruncate(i, node: n) }
                 }
+            case .punch, .zeroRange, .collapse:
+                guard let n = state.inodes[i.ino1] else { continue }
+                try n.withWriteLock { try finishRangeIntent(i, node: n) }
             case .swapExtents:
                 throw DaxError(.EOPNOTSUPP, "intent \(i.id) is a swap-extents intent, which this daxfs cannot finish yet; run 'daxfs fsck'")
             }
-        }
-    }
-}
-
-extension Filesystem {
-    /// fallocate(2) mode 0: every block of [offset, offset+length) that is not
-    /// mapped gets a fresh zeroed extent; mapped blocks keep their data. The
-    /// size grows to offset+length unless `keepSize`.
-    ///
-    /// ENOSPC is all-or-nothing: every run is reserved before anything is
-    /// logged. The new extents commit in transactions of bounded size, in
-    /// file order, the size last.
-    /// Errors: EINVAL (length 0), EFBIG, EISDIR, ENOENT, ENOSPC.
-    public func allocate(_ ino: InodeNumber, offset: UInt64, length: UInt64, keepSize: Bool = false) throws {
-        try checkWritable()
-        guard length > 0 else { throw DaxError(.EINVAL, "length must be greater than 0").with("ino", ino) }
-        let (end, o) = offset.addingReportingOverflow(length)
-        if o || end > Geometry.maximumFileSize {
-            throw DaxError(.EFBIG, "range [\(offset), +\(length)) passes the maximum file size \(Geometry.maximumFileSize)").with("ino", ino)
-        }
-        let n = try fileNode(ino)
-        try n.withWriteLock {
-            try checkAlive(n)
-            let bs = blockSize, u = n.unitBlocks(blockSize: bs)
-            let b0 = offset / bs / u * u, b1 = (end + bs * u - 1) / (bs * u) * u
-            var placed: [Extent] = []
-            var reservations: [Reservation] = []
-            var prev = n.extents.extent(atOrBefore: b0).map { ($0.fileBlock, $0.regionBlock) }
-            do {
-                for hole in n.extents.holes(in: b0, b1) {
-                    let goal = prev.map { $0.1 + (hole.lowerBound - $0.0) }
-                    guard let res = try state.allocator.allocate(count: hole.upperBound - hole.lowerBound, align: u, goal: goal, media: media,
-                                                                 faults: options.faults) else { continue }
-                    reservations.append(res)
-                    var at = hole.lowerBound
-                    for run in res.runs {
-                        placed.append(Extent(fileBlock: at, regionBlock: run.start.raw, count: run.count.raw))
-                        prev = (at, run.start.raw)
-                        at += run.count.raw
-                    }
-                }
-            } catch {
-                for r in reservations { state.allocator.cancel(r) }
-                throw error
-            }
-            let newSize = keepSize ? n.record.size : max(n.record.size, end)
-            let perTx = maxAllocRunsPerTransaction
-            var i = 0
-            repeat {
-                var tx = TransactionBuilder()
-                let batch = placed[i..<min(placed.count, i + perTx)]
-                for e in batch {
-                    tx.append(.alloc(e.regionRange))
-                    tx.append(.extentMap(ExtentRecord(ino: n.ino, fileBlock: FileBlock(e.fileBlock), regionBlock: BlockNumber(e.regionBlock),
-                                                      count: BlockCount(e.count))))
-                }
-                i += batch.count
-                tx.reservations = reservations        // cancelled on failure; runs already committed are not touched
-                if i >= placed.count {
-                    if newSize > n.record.size { zeroTail(n, from: n.record.size, to: newSize) }
-                    tx.append(.inodeAttr(touched(n, size: newSize, now: wallClockNanoseconds())))
-                }
-                tx.dataPending = !batch.isEmpty || i >= placed.count
-                try commit(&tx)
-            } while i < placed.count
         }
     }
 }

@@ -102,6 +102,17 @@ public enum IntentKind: UInt32, Sendable {
     /// `removeInodeFlag`, free the inode afterwards. While it is pending, an
     /// inode being removed has no name in the namespace.
     case truncate = 2
+    /// fallocate punch hole: unmap and free ino1's `count` blocks at block1,
+    /// and zero the bytes of [size1, size2) that stay mapped (the partial
+    /// allocation units at either end).
+    case punch = 3
+    /// fallocate zero range: zero every mapped byte of ino1 in [size1,
+    /// size2); with `growSizeFlag`, grow the size to size2.
+    case zeroRange = 4
+    /// fallocate collapse range: unmap and free ino1's `count` blocks at
+    /// block1, then shift every later block down by `count` and set the
+    /// size to size1.
+    case collapse = 5
 }
 
 /// An intent: a logged promise that recovery (or fsck) completes an
@@ -130,6 +141,8 @@ public struct IntentRecord: Equatable, Sendable {
     public static let swapSizesFlag: UInt32 = 1
     /// truncate: free the inode once its blocks are gone (unlink).
     public static let removeInodeFlag: UInt32 = 2
+    /// zero range: grow the size to size2 (fallocate without keep-size).
+    public static let growSizeFlag: UInt32 = 4
     public static let size = 96
     public enum F {
         public static let id = Field("id", 0, 8, .u64)
@@ -185,6 +198,8 @@ public struct IntentRecord: Equatable, Sendable {
         switch kind {
         case .swapExtents: IntentRecord.swapSizesFlag
         case .truncate: IntentRecord.removeInodeFlag
+        case .zeroRange: IntentRecord.growSizeFlag
+        case .punch, .collapse: 0
         }
     }
 
@@ -206,6 +221,16 @@ public struct IntentRecord: Equatable, Sendable {
                 return "intent \(id): truncate with fields that must be 0"
             }
             if size1 > Geometry.maximumFileSize { return "intent \(id): size \(size1) exceeds the maximum file size" }
+        case .punch, .zeroRange, .collapse:
+            if ino1.raw <= 1 { return "intent \(id): \(kind) of inode \(ino1)" }
+            if ino2.raw != 0 || block2.raw != 0 || done.raw != 0 { return "intent \(id): \(kind) with fields that must be 0" }
+            if kind == .zeroRange && (block1.raw != 0 || count.raw != 0) { return "intent \(id): zero range with blocks to free" }
+            if kind != .collapse && size1 > size2 { return "intent \(id): byte range [\(size1), \(size2)) is reversed" }
+            if kind == .collapse && (count.raw == 0 || size2 != 0) { return "intent \(id): collapse of no blocks, or with size2 set" }
+            let (end, o) = block1.raw.addingReportingOverflow(count.raw)
+            if o || end > Geometry.maximumFileSize / UInt64(Geometry.blockSizes[0]) || max(size1, size2) > Geometry.maximumFileSize {
+                return "intent \(id): range passes the maximum file size"
+            }
         }
         return nil
     }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DaxCore
+import PMem
 
 /// Reference workloads on the kernel's file systems, one run per call, for
 /// rows to measure side by side with their daxfs counterparts (use
@@ -21,14 +22,13 @@ enum References {
     /// makes the allocations durable later, in its journal commit; the
     /// figure holds no fsync.
     static func fallocateRate(directory: String, calls: Int) throws -> Double {
-        let fallocate = try linuxFallocate()
         let path = "\(directory)/fallocate-\(getpid())-\(monotonicNow())"
         let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw DaxError.syscall("open", path) }
         defer { close(fd); unlink(path) }
         var failure: Errno?
         let t0 = monotonicNow()
-        for i in 0..<calls where fallocate(fd, 0, off_t(i) * 8192, 4096) != 0 {
+        for i in 0..<calls where linuxFallocate(fd, 0, Int64(i) * 8192, 4096) != 0 {
             failure = Errno.current
             break
         }
@@ -39,15 +39,6 @@ enum References {
 
     /// The number of fallocate calls of one run: 100,000, or 20,000 in --quick mode.
     static func fallocateCalls(_ ctx: BenchContext) -> Int { ctx.pick(quick: 20_000, full: 100_000) }
-
-    private typealias FallocateFunction = @convention(c) (Int32, Int32, off_t, off_t) -> Int32
-
-    /// fallocate(2) from the C library. Swift's Glibc module does not import
-    /// it (it needs _GNU_SOURCE), and posix_fallocate would hide a fallback.
-    private static func linuxFallocate() throws -> FallocateFunction {
-        guard let symbol = dlsym(nil, "fallocate") else { throw BenchSkip("fallocate(2) is not in the C library") }
-        return unsafeBitCast(symbol, to: FallocateFunction.self)
-    }
 
     // MARK: Copying a file
 

@@ -138,6 +138,48 @@ enum CrashScenarios {
             try fs.rename("/src", to: "/dst")
         },
         CrashScenario("rmdir", setup: { fs in try fs.mkdir("/empty") }) { fs in try fs.remove("/empty") },
+        // fallocate: every mode is all-or-nothing as the file is read.
+        CrashScenario("fallocate allocate past EOF", setup: { fs in try fs.write(try fs.create("/fa"), at: 0, bytes(5_000, seed: 30)) }) { fs in
+            try fs.fallocate(try fs.lookup("/fa"), mode: [], offset: 2_000, length: 30_000)
+        },
+        CrashScenario("fallocate keep-size", setup: { fs in try fs.write(try fs.create("/fa"), at: 0, bytes(5_000, seed: 31)) }) { fs in
+            try fs.fallocate(try fs.lookup("/fa"), mode: .keepSize, offset: 0, length: 40_000)
+        },
+        CrashScenario("fallocate punch hole, whole blocks", setup: { fs in try fs.write(try fs.create("/fp"), at: 0, bytes(20_000, seed: 32)) }) { fs in
+            try fs.fallocate(try fs.lookup("/fp"), mode: [.punchHole, .keepSize], offset: 4_096, length: 8_192)
+        },
+        CrashScenario("fallocate punch hole, unaligned (intent)", setup: { fs in try fs.write(try fs.create("/fp"), at: 0, bytes(20_000, seed: 33)) }) { fs in
+            try fs.fallocate(try fs.lookup("/fp"), mode: [.punchHole, .keepSize], offset: 1_000, length: 14_000)
+        },
+        CrashScenario("fallocate punch hole of a fragmented file (intent)", setup: { fs in try fragmented(fs, "/fpf", runs: 45) }) { fs in
+            try fs.fallocate(try fs.lookup("/fpf"), mode: [.punchHole, .keepSize], offset: 50, length: 400_000)
+        },
+        CrashScenario("fallocate zero range, growing (intent)", setup: { fs in try fs.write(try fs.create("/fz"), at: 0, bytes(10_000, seed: 34)) }) { fs in
+            try fs.fallocate(try fs.lookup("/fz"), mode: .zeroRange, offset: 3_000, length: 17_000)
+        },
+        CrashScenario("fallocate zero range over a hole", setup: { fs in
+            let f = try fs.create("/fz")
+            try fs.write(f, at: 0, bytes(1_000, seed: 35))
+            try fs.truncate(f, size: 30_000)
+        }) { fs in
+            try fs.fallocate(try fs.lookup("/fz"), mode: [.zeroRange, .keepSize], offset: 8_192, length: 12_288)
+        },
+        CrashScenario("fallocate collapse range", setup: { fs in try fs.write(try fs.create("/fc"), at: 0, bytes(20_000, seed: 36)) }) { fs in
+            try fs.fallocate(try fs.lookup("/fc"), mode: .collapseRange, offset: 4_096, length: 8_192)
+        },
+        CrashScenario("fallocate collapse range of a fragmented file (intent)", setup: { fs in try fragmented(fs, "/fcf", runs: 45) }) { fs in
+            try fs.fallocate(try fs.lookup("/fcf"), mode: .collapseRange, offset: 0, length: 40 * 8_192)
+        },
+        CrashScenario("fallocate insert range", setup: { fs in try fragmented(fs, "/fi", runs: 6) }) { fs in
+            try fs.fallocate(try fs.lookup("/fi"), mode: .insertRange, offset: 8_192, length: 12_288)
+        },
+        CrashScenario("fallocate dig holes", setup: { fs in
+            let f = try fs.create("/fd")
+            try fs.write(f, at: 0, [UInt8](repeating: 0, count: 16_384))
+            try fs.write(f, at: 5_000, bytes(10, seed: 37))
+        }) { fs in
+            try fs.digHoles(try fs.lookup("/fd"), offset: 0, length: nil)
+        },
         CrashScenario("checkpoint", contract: .unchanged) { fs in try fs.checkpoint() },
         CrashScenario("mount and recovery", contract: .unchanged, crashDuringMount: true) { _ in },
     ]

@@ -1,3 +1,4 @@
+import Foundation
 import DaxCore
 import DaxFS
 import DaxFSFormat
@@ -35,14 +36,15 @@ public struct FileModel: Sendable {
                 if st.size != UInt64(want.count) { return "\(path): size \(st.size), model \(want.count)" }
                 let got = try fs.read(ino, at: 0, count: want.count + 1)
                 if got.count != want.count { return "\(path): read \(got.count) bytes, model \(want.count)" }
-                if got != want {
+                if got.withUnsafeBytes({ g in want.withUnsafeBytes { memcmp(g.baseAddress!, $0.baseAddress!, want.count) } }) != 0 {
                     let i = zip(got, want).enumerated().first { $0.element.0 != $0.element.1 }!.offset
                     return "\(path): byte \(i) is \(got[i]), model \(want[i])"
                 }
                 let bs = Int(fs.superblock.blockSize)
                 for e in try fs.extents(ino) {
                     let raw = fs.media.view(at: Int(e.regionBlock) * bs, count: Int(e.count) * bs)
-                    if let i = raw.firstIndex(of: sentinel) {
+                    if let hit = memchr(raw.baseAddress!, Int32(sentinel), raw.count) {
+                        let i = raw.baseAddress!.distance(to: UnsafeRawPointer(hit))
                         return "\(path): mapped block at file offset \(Int(e.fileBlock) * bs + i) reads the sentinel 0x\(String(sentinel, radix: 16))"
                     }
                 }

@@ -1,0 +1,453 @@
+import DaxCore
+import DaxFSFormat
+import PMem
+
+/// The modes of fallocate(2), with Linux's bit values.
+public struct FallocateMode: OptionSet, Sendable, Hashable {
+    public let rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+    /// FALLOC_FL_KEEP_SIZE: do not change the size.
+    public static let keepSize = FallocateMode(rawValue: 0x01)
+    /// FALLOC_FL_PUNCH_HOLE: free the range (needs keepSize).
+    public static let punchHole = FallocateMode(rawValue: 0x02)
+    /// FALLOC_FL_COLLAPSE_RANGE: remove the range, shifting the rest down.
+    public static let collapseRange = FallocateMode(rawValue: 0x08)
+    /// FALLOC_FL_ZERO_RANGE: the range reads as zeroes afterwards.
+    public static let zeroRange = FallocateMode(rawValue: 0x10)
+    /// FALLOC_FL_INSERT_RANGE: open a hole at the offset, shifting the rest up.
+    public static let insertRange = FallocateMode(rawValue: 0x20)
+
+    static let supported: FallocateMode = [.keepSize, .punchHole, .collapseRange, .zeroRange, .insertRange]
+
+    /// The mode checks of vfs_fallocate (Linux 6.x), before any inode is
+    /// looked at. Throws EINVAL for a negative offset or a length ≤ 0, and
+    /// EOPNOTSUPP for a combination Linux refuses: unknown bits, punch with
+    /// zero, punch without keep-size, collapse or insert with anything else.
+    public func validate(offset: Int64, length: Int64) throws {
+        if offset < 0 || length <= 0 {
+            throw DaxError(.EINVAL, offset < 0 ? "offset \(offset) is negative" : "length \(length) is not greater than 0")
+        }
+        if !FallocateMode.supported.isSuperset(of: self) {
+            throw DaxError(.EOPNOTSUPP, "fallocate mode \(rawValue) has bits this daxfs does not know")
+        }
+        let kind = subtracting(.keepSize)
+        switch kind {
+        case [], .zeroRange: break
+        case .punchHole:
+            if !contains(.keepSize) { throw DaxError(.EOPNOTSUPP, "punch hole must be combined with keep size (as fallocate(2) requires)") }
+        case .collapseRange, .insertRange:
+            if contains(.keepSize) {
+                throw DaxError(.EOPNOTSUPP, "\(kind == .collapseRange ? "collapse" : "insert") range cannot be combined with keep size")
+            }
+        default:
+            throw DaxError(.EOPNOTSUPP, "fallocate modes \(FallocateMode.names(kind)) cannot be combined")
+        }
+    }
+
+    static func names(_ m: FallocateMode) -> String {
+        var out: [String] = []
+        if m.contains(.keepSize) { out.append("keep-size") }
+        if m.contains(.punchHole) { out.append("punch-hole") }
+        if m.contains(.zeroRange) { out.append("zero-range") }
+        if m.contains(.collapseRange) { out.append("collapse-range") }
+        if m.contains(.insertRange) { out.append("insert-range") }
+        return out.joined(separator: "+")
+    }
+}
+
+/// fallocate(2) on daxfs files: allocate, punch hole, zero range, collapse
+/// range and insert range, with Linux's semantics and error codes, and
+/// dig-holes (util-linux `fallocate -d`).
+///
+/// ## Locks
+/// Every mode holds the inode's lock exclusive (the invalidate lock of the
+/// direct-access design), then takes the log and allocator locks inside
+/// `commit` and `Allocator`, in the order `Filesystem` documents.
+///
+/// ## Crash contracts
+/// After a crash a file is either wholly before or wholly after the
+/// operation, as its size and bytes are read:
+/// - **allocate** reserves every run before it logs anything (ENOSPC leaves
+///   nothing behind). The runs commit in bounded transactions in file order
+///   and the size last; each run is zeroed durably before its commit. A
+///   crash midway can leave some of the new, zeroed blocks mapped (as `bmap`
+///   shows them) with the old size: what is read is the before state.
+/// - **punch hole** is one transaction (unmap, FREE records, times) when no
+///   bytes need zeroing in place and the freed runs fit; otherwise a punch
+///   intent commits first, then the partial units at either end are zeroed
+///   in place and the blocks are freed in bounded steps, the last one ending
+///   the intent. Recovery finishes a pending intent the same way.
+/// - **zero range** allocates the holes of the range like allocate (those
+///   blocks come zeroed from the allocator), then, when mapped bytes must be
+///   zeroed, commits a zero-range intent, zeroes them in place, and commits
+///   the size with the end of the intent. Zeroing in place is cheaper than
+///   replacing the blocks with fresh extents: the allocator would zero the
+///   same bytes and also log ALLOC, FREE and EXTENT records.
+/// - **collapse range** is one transaction (unmap, FREE, EXTENT_SHIFT, size)
+///   when the freed runs fit one; otherwise a collapse intent commits first,
+///   the range is freed in bounded steps, and the last step shifts the rest
+///   down, sets the size and ends the intent. Never a half-shifted file: the
+///   shift is one record.
+/// - **insert range** is always one transaction: one EXTENT_SHIFT and the size.
+extension Filesystem {
+    /// fallocate(2) on file `ino`: checks `mode`, `offset` and `length` as
+    /// Linux does, then performs the mode. Errors, each with its own message:
+    /// EINVAL (offset < 0, length ≤ 0, a collapse or insert range that is not
+    /// aligned to the file's allocation unit or does not lie inside the
+    /// file), EOPNOTSUPP (a mode combination Linux refuses), EISDIR, ENOENT,
+    /// EFBIG (the range, or an insert's new size, passes the maximum file
+    /// size), ENOSPC (allocate and zero range; nothing is left allocated),
+    /// EROFS.
+    /// - Complexity: allocate, punch and zero range O(extents in the range ×
+    ///   log n) plus the bytes zeroed; collapse and insert O(n) in the
+    ///   extents after the offset (one pass of the shift), never in data size.
+    public func fallocate(_ ino: InodeNumber, mode: FallocateMode, offset: Int64, length: Int64) throws {
+        try mode.validate(offset: offset, length: length)
+        try checkWritable()
+        let n = try fileNode(ino)
+        let off = UInt64(offset), len = UInt64(length)
+        let (end, o) = off.addingReportingOverflow(len)
+        if o || end > Geometry.maximumFileSize {
+            throw DaxError(.EFBIG, "range [\(off), +\(len)) passes the maximum file size \(Geometry.maximumFileSize)").with("ino", ino)
+        }
+        try n.withWriteLock {
+            try checkAlive(n)
+            switch mode.subtracting(.keepSize) {
+            case []: try allocateLocked(n, offset: off, end: end, keepSize: mode.contains(.keepSize))
+            case .punchHole: try punchLocked(n, offset: off, end: end)
+            case .zeroRange: try zeroRangeLocked(n, offset: off, end: end, keepSize: mode.contains(.keepSize))
+            case .collapseRange: try collapseLocked(n, offset: off, length: len)
+            case .insertRange: try insertLocked(n, offset: off, length: len)
+            default: preconditionFailure("validate() let through mode \(mode.rawValue)")
+            }
+        }
+    }
+
+    /// fallocate(2) mode 0 (or keep-size): every block of [offset,
+    /// offset+length) that is not mapped gets a fresh zeroed extent; mapped
+    /// blocks keep their data. See `fallocate`.
+    public func allocate(_ ino: InodeNumber, offset: UInt64, length: UInt64, keepSize: Bool = false) throws {
+        guard offset <= UInt64(Int64.max), length <= UInt64(Int64.max) else {
+            throw DaxError(.EFBIG, "range [\(offset), +\(length)) passes the maximum file size \(Geometry.maximumFileSize)").with("ino", ino)
+        }
+        try fallocate(ino, mode: keepSize ? .keepSize : [], offset: Int64(offset), length: Int64(length))
+    }
+
+    // MARK: allocate
+
+    private func allocateLocked(_ n: Inode, offset: UInt64, end: UInt64, keepSize: Bool) throws {
+        let (placed, reservations) = try reserveHoles(n, from: offset, to: end)
+        let newSize = keepSize ? n.record.size : max(n.record.size, end)
+        try commitPlaced(n, placed, reservations) { tx in
+            if newSize > n.record.size { zeroTail(n, from: n.record.size, to: newSize) }
+            tx.append(.inodeAttr(touched(n, size: newSize, now: wallClockNanoseconds())))
+            tx.dataPending = true
+        }
+    }
+
+    /// Reserves zeroed runs for every unmapped allocation unit that overlaps
+    /// bytes [from, to), near the previous extent. All or nothing: on ENOSPC
+    /// every reservation is cancelled before the error is thrown.
+    private func reserveHoles(_ n: Inode, from: UInt64, to: UInt64) throws -> ([Extent], [Reservation]) {
+        let bs = blockSize, u = n.unitBlocks(blockSize: bs)
+        let b0 = from / bs / u * u, b1 = (to + bs * u - 1) / (bs * u) * u
+        var placed: [Extent] = []
+        var reservations: [Reservation] = []
+        var prev = n.extents.extent(atOrBefore: b0).map { ($0.fileBlock, $0.regionBlock) }
+        do {
+            for hole in n.extents.holes(in: b0, b1) {
+                let goal = prev.map { $0.1 + (hole.lowerBound - $0.0) }
+                guard let res = try state.allocator.allocate(count: hole.upperBound - hole.lowerBound, align: u, goal: goal,
+                                                             media: media, faults: options.faults) else {
+                    throw DaxError(.ENOSPC, "no space left to allocate \(to - from) bytes at offset \(from) of inode \(n.ino) (\(state.allocator.freeBlocks) blocks free)")
+                        .with("ino", n.ino)
+                }
+                reservations.append(res)
+                var at = hole.lowerBound
+                for run in res.runs {
+                    placed.append(Extent(fileBlock: at, regionBlock: run.start.raw, count: run.count.raw))
+                    prev = (at, run.start.raw)
+                    at += run.count.raw
+                }
+            }
+        } catch {
+            for r in reservations { state.allocator.cancel(r) }
+            throw error
+        }
+        return (placed, reservations)
+    }
+
+    /// Maps `placed` (zeroed, reserved runs) in transactions of bounded size,
+    /// in file order; `last` adds its records to the final one.
+    private func commitPlaced(_ n: Inode, _ placed: [Extent], _ reservations: [Reservation],
+                              last: (inout TransactionBuilder) -> Void) throws {
+        let perTx = max(1, maxAllocRunsPerTransaction - 2)
+        var i = 0
+        repeat {
+            var tx = TransactionBuilder()
+            let batch = placed[i..<min(placed.count, i + perTx)]
+            for e in batch {
+                tx.append(.alloc(e.regionRange))
+                tx.append(.extentMap(ExtentRecord(ino: n.ino, fileBlock: FileBlock(e.fileBlock), regionBlock: BlockNumber(e.regionBlock),
+                                                  count: BlockCount(e.count))))
+            }
+            i += batch.count
+            tx.reservations = reservations        // cancelled on failure; runs already committed are not touched
+            tx.dataPending = !batch.isEmpty
+            if i >= placed.count { last(&tx) }
+            try commit(&tx)
+        } while i < placed.count
+    }
+
+    // MARK: punch hole
+
+    /// The records one transaction may carry besides its FREE records.
+    private var freeBatchLimit: Int { max(1, maxFreeRecordsPerTransaction - 8) }
+
+    private func punchLocked(_ n: Inode, offset: UInt64, end: UInt64) throws {
+        let bs = blockSize, ub = n.unitBlocks(blockSize: bs) * bs
+        let first = (offset + ub - 1) / ub * ub / bs, last = max(first, end / ub * ub / bs)
+        let doomed = n.extents.extents(overlapping: first, last)
+        let runs = Self.mergedRuns(doomed)
+        let edgesMapped = hasMappedBytes(n, offset, min(end, first * bs)) || hasMappedBytes(n, max(offset, last * bs), end)
+        if !edgesMapped && runs.count <= freeBatchLimit {
+            var tx = TransactionBuilder()
+            if let a = doomed.first, let z = doomed.last {
+                tx.append(.extentUnmap(n.ino, FileBlock(a.fileBlock), BlockCount(z.fileEnd - a.fileBlock)))
+            }
+            for r in runs { tx.append(.free(r)) }
+            tx.append(.inodeAttr(touched(n, now: wallClockNanoseconds())))
+            try commit(&tx)
+            return
+        }
+        let intent = IntentRecord(id: reserveIntentID(), kind: .punch, flags: 0, ino1: n.ino, block1: FileBlock(first),
+                                  ino2: 0, block2: 0, count: BlockCount(last - first), done: 0, size1: offset, size2: end)
+        var tx = TransactionBuilder()
+        tx.append(.intent(intent))
+        try commit(&tx)
+        try finishRangeIntent(intent, node: n)
+    }
+
+    /// True when some byte of [from, to) lies in a mapped block.
+    private func hasMappedBytes(_ n: Inode, _ from: UInt64, _ to: UInt64) -> Bool {
+        guard from < to else { return false }
+        let bs = blockSize
+        return !n.extents.isHole(from / bs, (to + bs - 1) / bs - from / bs)
+    }
+
+    /// Zeroes every mapped byte of [from, to) with non-temporal stores,
+    /// durable at the next fence. Returns whether it stored anything.
+    @discardableResult
+    private func zeroMapped(_ n: Inode, _ from: UInt64, _ to: UInt64) -> Bool {
+        guard from < to else { return false }
+        let bs = blockSize
+        var any = false
+        for e in n.extents.extents(overlapping: from / bs, (to + bs - 1) / bs) {
+            let s = max(e.fileBlock * bs, from), t = min(e.fileEnd * bs, to)
+            guard s < t else { continue }
+            media.fill(0, at: Int(e.regionBlock * bs + (s - e.fileBlock * bs)), count: Int(t - s))
+            any = true
+        }
+        return any
+    }
+
+    // MARK: zero range
+
+    private func zeroRangeLocked(_ n: Inode, offset: UInt64, end: UInt64, keepSize: Bool) throws {
+        let mapped = hasMappedBytes(n, offset, end)
+        let (placed, reservations) = try reserveHoles(n, from: offset, to: end)
+        let grow = !keepSize && end > n.record.size
+        if !mapped {
+            try commitPlaced(n, placed, reservations) { tx in
+                if grow { zeroTail(n, from: n.record.size, to: end) }
+                tx.append(.inodeAttr(touched(n, size: grow ? end : n.record.size, now: wallClockNanoseconds())))
+                tx.dataPending = true
+            }
+            return
+        }
+        let intent = IntentRecord(id: reserveIntentID(), kind: .zeroRange, flags: grow ? IntentRecord.growSizeFlag : 0,
+                                  ino1: n.ino, block1: 0, ino2: 0, block2: 0, count: 0, done: 0, size1: offset, size2: end)
+        try commitPlaced(n, placed, reservations) { tx in tx.append(.intent(intent)) }
+        try finishRangeIntent(intent, node: n)
+    }
+
+    // MARK: collapse and insert
+
+    /// The alignment collapse and insert need: the file's allocation unit.
+    private func checkShiftAlignment(_ n: Inode, _ what: String, offset: UInt64, length: UInt64) throws {
+        let ub = n.unitBlocks(blockSize: blockSize) * blockSize
+        if offset % ub != 0 || length % ub != 0 {
+            throw DaxError(.EINVAL, "\(what) range offset \(offset) and length \(length) must be multiples of the file's allocation unit (\(ub) bytes)")
+                .with("ino", n.ino)
+        }
+    }
+
+    private func collapseLocked(_ n: Inode, offset: UInt64, length: UInt64) throws {
+        try checkShiftAlignment(n, "collapse", offset: offset, length: length)
+        let size = n.record.size
+        if offset + length >= size {
+            throw DaxError(.EINVAL, "collapse range [\(offset), +\(length)) must end before the end of the file (size \(size))").with("ino", n.ino)
+        }
+        let bs = blockSize
+        let b = offset / bs, c = length / bs
+        let doomed = n.extents.extents(overlapping: b, b + c)
+        let runs = Self.mergedRuns(doomed)
+        if runs.count <= freeBatchLimit {
+            var tx = TransactionBuilder()
+            if !doomed.isEmpty { tx.append(.extentUnmap(n.ino, FileBlock(b), BlockCount(c))) }
+            for r in runs { tx.append(.free(r)) }
+            tx.append(.extentShift(n.ino, from: FileBlock(b + c), delta: -Int64(c)))
+            tx.append(.inodeAttr(touched(n, size: size - length, now: wallClockNanoseconds())))
+            try commit(&tx)
+            return
+        }
+        let intent = IntentRecord(id: reserveIntentID(), kind: .collapse, flags: 0, ino1: n.ino, block1: FileBlock(b),
+                                  ino2: 0, block2: 0, count: BlockCount(c), done: 0, size1: size - length, size2: 0)
+        var tx = TransactionBuilder()
+        tx.append(.intent(intent))
+        try commit(&tx)
+        try finishRangeIntent(intent, node: n)
+    }
+
+    private func insertLocked(_ n: Inode, offset: UInt64, length: UInt64) throws {
+        try checkShiftAlignment(n, "insert", offset: offset, length: length)
+        let size = n.record.size
+        let (newSize, o) = size.addingReportingOverflow(length)
+        let bs = blockSize
+        if o || newSize > Geometry.maximumFileSize || !n.extents.canShift(from: offset / bs, by: Int64(length / bs), limit: state.maxFileBlocks) {
+            throw DaxError(.EFBIG, "inserting \(length) bytes would take the file past the maximum file size \(Geometry.maximumFileSize)").with("ino", n.ino)
+        }
+        if offset >= size {
+            throw DaxError(.EINVAL, "insert range offset \(offset) must be below the end of the file (size \(size))").with("ino", n.ino)
+        }
+        var tx = TransactionBuilder()
+        tx.append(.extentShift(n.ino, from: FileBlock(offset / bs), delta: Int64(length / bs)))
+        tx.append(.inodeAttr(touched(n, size: newSize, now: wallClockNanoseconds())))
+        try commit(&tx)
+    }
+
+    // MARK: intents
+
+    /// Finishes a punch, zero-range or collapse intent on `node`, whose lock
+    /// the caller holds exclusive. Idempotent: every step re-reads what the
+    /// committed steps left, so recovery resumes from any crash point.
+    /// - punch: zero the mapped bytes of [size1, size2) outside the whole
+    ///   blocks [block1, block1+count), then free those blocks in bounded
+    ///   steps; the last step logs the times and INTENT_DONE.
+    /// - zero range: zero every mapped byte of [size1, size2) (and the old
+    ///   tail past EOF when the size grows), then one transaction with the
+    ///   size and INTENT_DONE.
+    /// - collapse: free [block1, block1+count) in bounded steps; the last
+    ///   step shifts the rest down, sets the size to size1 and ends the intent.
+    func finishRangeIntent(_ intent: IntentRecord, node n: Inode) throws {
+        let bs = blockSize
+        var zeroed = false
+        switch intent.kind {
+        case .punch:
+            let lo = intent.block1.raw * bs, hi = (intent.block1.raw + intent.count.raw) * bs
+            if intent.count.raw == 0 {
+                zeroed = zeroMapped(n, intent.size1, intent.size2)
+            } else {
+                zeroed = zeroMapped(n, intent.size1, min(intent.size2, lo))
+                zeroed = zeroMapped(n, max(intent.size1, hi), intent.size2) || zeroed
+            }
+        case .zeroRange:
+            var tx = TransactionBuilder()
+            zeroMapped(n, intent.size1, intent.size2)
+            let grow = intent.flags & IntentRecord.growSizeFlag != 0 && intent.size2 > n.record.size
+            if grow { zeroTail(n, from: n.record.size, to: intent.size1) }
+            tx.append(.inodeAttr(touched(n, size: grow ? intent.size2 : n.record.size, now: wallClockNanoseconds())))
+            tx.append(.intentDone(id: intent.id))
+            tx.dataPending = true
+            try commit(&tx)
+            return
+        case .collapse:
+            break
+        case .truncate, .swapExtents:
+            preconditionFailure("finishRangeIntent of a \(intent.kind) intent")
+        }
+        let b = intent.block1.raw, end = b + intent.count.raw
+        let limit = freeBatchLimit
+        while true {
+            let doomed = n.extents.extents(overlapping: b, end)
+            let batch = doomed.prefix(limit)
+            var tx = TransactionBuilder()
+            if let a = batch.first, let z = batch.last {
+                tx.append(.extentUnmap(n.ino, FileBlock(a.fileBlock), BlockCount(z.fileEnd - a.fileBlock)))
+                for r in Self.mergedRuns(batch) { tx.append(.free(r)) }
+            }
+            tx.dataPending = zeroed
+            zeroed = false
+            let final = doomed.count <= limit
+            if final {
+                if intent.kind == .collapse {
+                    tx.append(.extentShift(n.ino, from: FileBlock(end), delta: -Int64(intent.count.raw)))
+                    tx.append(.inodeAttr(touched(n, size: intent.size1, now: wallClockNanoseconds())))
+                } else {
+                    tx.append(.inodeAttr(touched(n, now: wallClockNanoseconds())))
+                }
+                tx.append(.intentDone(id: intent.id))
+            }
+            try commit(&tx)
+            if final { return }
+        }
+    }
+
+    // MARK: dig holes
+
+    /// util-linux `fallocate --dig-holes`: frees every allocation unit of
+    /// [offset, offset+length) (to EOF when length is nil) that is mapped
+    /// and reads as all zeroes. The bytes read the same before and after, so
+    /// the bounded transactions need no intent. Returns the bytes freed.
+    /// Holds the inode lock exclusive. O(mapped bytes in the range) to scan.
+    @discardableResult
+    public func digHoles(_ ino: InodeNumber, offset: UInt64, length: UInt64?) throws -> UInt64 {
+        try checkWritable()
+        let n = try fileNode(ino)
+        return try n.withWriteLock {
+            try checkAlive(n)
+            let bs = blockSize, u = n.unitBlocks(blockSize: bs), ub = u * bs
+            let end = length.map { offset.addingReportingOverflow($0).overflow ? UInt64.max : offset + $0 } ?? n.record.size
+            let first = (offset + ub - 1) / ub * u, last = max(first, min(end, (n.record.size + ub - 1) / ub * ub) / ub * u)
+            var zeroUnits: [Extent] = []
+            for e in n.extents.extents(overlapping: first, last) {
+                var fb = e.fileBlock
+                while fb < e.fileEnd {
+                    let rb = e.regionBlock + (fb - e.fileBlock)
+                    if isAllZero(media.view(at: Int(rb * bs), count: Int(ub))) {
+                        if let l = zeroUnits.last, l.fileEnd == fb, l.regionEnd == rb { zeroUnits[zeroUnits.count - 1].count += u }
+                        else { zeroUnits.append(Extent(fileBlock: fb, regionBlock: rb, count: u)) }
+                    }
+                    fb += u
+                }
+            }
+            let perTx = max(1, freeBatchLimit / 2)
+            var i = 0
+            while i < zeroUnits.count {
+                var tx = TransactionBuilder()
+                for e in zeroUnits[i..<min(zeroUnits.count, i + perTx)] {
+                    tx.append(.extentUnmap(n.ino, FileBlock(e.fileBlock), BlockCount(e.count)))
+                    tx.append(.free(e.regionRange))
+                }
+                i += perTx
+                if i >= zeroUnits.count { tx.append(.inodeAttr(touched(n, now: wallClockNanoseconds()))) }
+                try commit(&tx)
+            }
+            return zeroUnits.reduce(0) { $0 + $1.count } * bs
+        }
+    }
+
+    private func isAllZero(_ p: UnsafeRawBufferPointer) -> Bool {
+        let words = p.count / 8
+        let base = p.baseAddress!
+        var acc: UInt64 = 0
+        var i = 0
+        while i < words {
+            acc |= base.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)
+            if i & 63 == 63 && acc != 0 { return false }
+            i += 1
+        }
+        for j in (words * 8)..<p.count { acc |= UInt64(p[j]) }
+        return acc == 0
+    }
+}
