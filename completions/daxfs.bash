@@ -173,13 +173,13 @@ _daxfs() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    mkfs|info|devices|ls|stat|mkdir|touch|rm|rmdir|mv|put|get|cat|write|read|truncate|bmap|df|io|help)
+    mkfs|info|devices|ls|stat|mkdir|touch|rm|rmdir|mv|put|get|cat|write|read|truncate|fallocate|bmap|df|io|help)
         # Offer subcommand argument completions
         "_daxfs_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'mkfs info devices ls stat mkdir touch rm rmdir mv put get cat write read truncate bmap df io help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'mkfs info devices ls stat mkdir touch rm rmdir mv put get cat write read truncate fallocate bmap df io help' -- "${cur}"))
         ;;
     esac
 }
@@ -486,6 +486,32 @@ _daxfs_truncate() {
     repeating_options=()
     non_repeating_options=()
     __daxfs_offer_flags_options 3
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __daxfs_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_daxfs_fallocate() {
+    repeating_flags=()
+    non_repeating_flags=(-n --keep-size -p --punch-hole -z --zero-range -c --collapse-range -i --insert-range -d --dig-holes -x --posix -v --verbose --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-o --offset -l --length)
+    __daxfs_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '-o'|'--offset')
+        return
+        ;;
+    '-l'|'--length')
+        return
+        ;;
+    esac
 
     # Offer positional completions
     case "${positional_number}" in

@@ -66,6 +66,7 @@ _daxfs() {
             'write:Write bytes at an offset of a file.'
             'read:Print bytes at an offset of a file, raw, to standard output.'
             'truncate:Set the size of a file.'
+            'fallocate:Preallocate, punch, zero, collapse or insert a range of a file, or dig holes.'
             'bmap:Show the extent map of a file, in the spirit of xfs_bmap -v.'
             'df:Show space usage and free-space fragmentation.'
             'io:Run file commands under one mount (batch mode).'
@@ -75,7 +76,7 @@ _daxfs() {
         ;;
     arg)
         case "${words[1]}" in
-        mkfs|info|devices|ls|stat|mkdir|touch|rm|rmdir|mv|put|get|cat|write|read|truncate|bmap|df|io|help)
+        mkfs|info|devices|ls|stat|mkdir|touch|rm|rmdir|mv|put|get|cat|write|read|truncate|fallocate|bmap|df|io|help)
             "_daxfs_${words[1]}" && ret=0
             ;;
         esac
@@ -310,6 +311,29 @@ _daxfs_truncate() {
         ':region:_files'
         ':path:'
         ':size:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_daxfs_fallocate() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':region:_files'
+        ':path:'
+        '(-o --offset)'{-o,--offset}'[Offset of the range in bytes (K/M/G/T suffixes).]:offset:'
+        '(-l --length)'{-l,--length}'[Length of the range in bytes (K/M/G/T suffixes); required except with --dig-holes.]:length:'
+        '(-n --keep-size)'{-n,--keep-size}'[Do not change the file size.]'
+        '(-p --punch-hole)'{-p,--punch-hole}'[Punch a hole\: free the range (implies --keep-size).]'
+        '(-z --zero-range)'{-z,--zero-range}'[Zero the range.]'
+        '(-c --collapse-range)'{-c,--collapse-range}'[Remove the range and shift the rest of the file down.]'
+        '(-i --insert-range)'{-i,--insert-range}'[Insert a hole and shift the rest of the file up.]'
+        '(-d --dig-holes)'{-d,--dig-holes}'[Free the allocation units of the range that are entirely zero.]'
+        '(-x --posix)'{-x,--posix}'[Allocate the posix_fallocate(3) way (the same as the default mode).]'
+        '(-v --verbose)'{-v,--verbose}'[Say what was done.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

@@ -154,8 +154,15 @@ extension Filesystem {
         var placed: [Extent] = []
         var reservations: [Reservation] = []
         var prev = n.extents.extent(atOrBefore: b0).map { ($0.fileBlock, $0.regionBlock) }
+        let holes = n.extents.holes(in: b0, b1)
+        let wanted = holes.reduce(UInt64(0)) { $0 + UInt64($1.count) }
+        if wanted > state.allocator.freeBlocks {
+            // Refused before anything is zeroed, so the media is untouched.
+            throw DaxError(.ENOSPC, "no space left to allocate [\(from), \(to)) of inode \(n.ino): \(wanted) blocks wanted, \(state.allocator.freeBlocks) free")
+                .with("ino", n.ino)
+        }
         do {
-            for hole in n.extents.holes(in: b0, b1) {
+            for hole in holes {
                 let goal = prev.map { $0.1 + (hole.lowerBound - $0.0) }
                 guard let res = try state.allocator.allocate(count: hole.upperBound - hole.lowerBound, align: u, goal: goal,
                                                              media: media, faults: options.faults) else {

@@ -90,7 +90,7 @@ enum FileCommands {
     static let all: [any FileCommand.Type] = [
         LsArguments.self, StatArguments.self, MkdirArguments.self, TouchArguments.self, RmArguments.self, RmdirArguments.self,
         MvArguments.self, PutArguments.self, GetArguments.self, CatArguments.self, WriteArguments.self,
-        ReadArguments.self, TruncateArguments.self, BmapArguments.self, DfArguments.self,
+        ReadArguments.self, TruncateArguments.self, FallocateArguments.self, BmapArguments.self, DfArguments.self,
     ]
 
     static func named(_ name: String) -> (any FileCommand.Type)? { all.first { $0.commandName == name } }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import DaxCore
+import DaxFS
 import DaxFSFormat
 import PMem
 import DaxFSTestSupport
@@ -140,6 +141,24 @@ import DaxFSTestSupport
             (["get", r.path, "/dir", r.directory + "/o"], 66, "is a directory"),
             (["ls", r.path, "/missing"], 66, "no such file"),
             (["io", r.path, "-c", "frobnicate /x"], 64, "unknown command"),
+            (["fallocate", r.path, "/file", "-c", "-o", "1", "-l", "4K"], 64, "multiples of the file's allocation unit"),
+            (["fallocate", r.path, "/file", "-i", "-o", "0", "-l", "100"], 64, "multiples of the file's allocation unit"),
+            (["fallocate", r.path, "/file", "-c", "-o", "0", "-l", "4K"], 64, "must end before the end of the file"),
+            (["fallocate", r.path, "/file", "-i", "-o", "4K", "-l", "4K"], 64, "must be below the end of the file"),
+            (["fallocate", r.path, "/file", "-l", "0"], 64, "not greater than 0"),
+            (["fallocate", r.path, "/file", "-o", "-4096", "-l", "1"], 64, "must not be negative"),
+            (["fallocate", r.path, "/file", "-p", "-z", "-l", "1"], 64, "mutually exclusive"),
+            (["fallocate", r.path, "/file", "-x", "-n", "-l", "1"], 64, "mutually exclusive"),
+            (["fallocate", r.path, "/file", "-z"], 64, "no length"),
+            (["fallocate", r.path, "/file", "-c", "-n", "-o", "0", "-l", "4K"], 69, "cannot be combined with keep size"),
+            (["fallocate", r.path, "/file", "-i", "-n", "-o", "0", "-l", "4K"], 69, "cannot be combined with keep size"),
+            (["fallocate", r.path, "/file", "-o", "1E", "-l", "1"], 1, "maximum file size"),
+            (["fallocate", r.path, "/file", "-i", "-o", "0", "-l", "1E"], 1, "maximum file size"),
+            (["fallocate", r.path, "/file", "-l", "1G"], 1, "no space left"),
+            (["fallocate", r.path, "/file", "-z", "-l", "1G"], 1, "no space left"),
+            (["fallocate", r.path, "/dir", "-l", "4K"], 66, "is a directory"),
+            (["fallocate", r.path, "/missing", "-l", "4K"], 66, "no such file"),
+            (["fallocate", r.path, "/file", "-d", "-x", "-l", "4K"], 64, "mutually exclusive"),
         ]
         for c in cases {
             let before = r.fingerprint
@@ -164,5 +183,43 @@ import DaxFSTestSupport
         #expect(piped.status == 1, "\(piped.stderr)")
         #expect(CLI.run(["ls", r.path, "-l", "/"]).stdout == "")
         #expect(try #require(CLI.json(CLI.run(["df", r.path, "--json"]))?["free_blocks"] as? Int) == free0)
+    }
+
+    /// Every fallocate mode through the binary, in one batch and as
+    /// subcommands, with the result held against `FallocateModel`.
+    @Test func fallocateModesThroughTheBinary() throws {
+        let r = formatted()
+        var rng = SeededRandom(seed: 21)
+        var model = rng.bytes(100_000)
+        let src = hostFile(r, "src", model)
+        #expect(CLI.run(["put", r.path, src, "/f"]).status == 0)
+        let steps: [(flags: [String], mode: FallocateMode, off: Int64, len: Int64)] = [
+            (["-p"], [.punchHole, .keepSize], 1_000, 20_000),
+            (["-z"], .zeroRange, 50_000, 70_000),
+            (["-z", "-n"], [.zeroRange, .keepSize], 110_000, 50_000),
+            (["-c"], .collapseRange, 8_192, 16_384),
+            (["-i"], .insertRange, 4_096, 12_288),
+            (["-n"], .keepSize, 0, 300_000),
+            ([], [], 120_000, 10_000),
+            (["-x"], [], 0, 140_000),
+        ]
+        for s in steps {
+            let res = CLI.run(["fallocate", r.path, "/f"] + s.flags + ["-o", "\(s.off)", "-l", "\(s.len)", "-v"])
+            #expect(res.status == 0, "\(s.flags): \(res.stderr)")
+            #expect(res.stdout.contains("/f: ") && res.stdout.contains("at offset \(s.off)"), "\(s.flags): \(res.stdout)")
+            #expect(FallocateModel.apply(&model, mode: s.mode, offset: s.off, length: s.len, unit: 4096) == nil)
+            let out = r.directory + "/out"
+            #expect(CLI.run(["get", r.path, "/f", out]).status == 0)
+            #expect(FileManager.default.contents(atPath: out) == Data(model), "after \(s.flags) the file differs from the model")
+        }
+        // dig holes: the zeroed range goes back to free space, the bytes stay.
+        let before = try #require(CLI.json(CLI.run(["bmap", r.path, "/f", "--json"]))?["blocks"] as? Int)
+        let dig = CLI.run(["io", r.path, "-c", "fallocate /f --dig-holes -v"])
+        #expect(dig.status == 0 && dig.stdout.contains("converted to sparse holes"), "\(dig.stderr)")
+        let after = try #require(CLI.json(CLI.run(["bmap", r.path, "/f", "--json"]))?["blocks"] as? Int)
+        #expect(after < before, "dig holes freed nothing: \(before) -> \(after) blocks")
+        let out = r.directory + "/out"
+        #expect(CLI.run(["get", r.path, "/f", out]).status == 0)
+        #expect(FileManager.default.contents(atPath: out) == Data(model))
     }
 }

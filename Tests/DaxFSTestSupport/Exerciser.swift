@@ -9,9 +9,10 @@ import DaxFSFormat
 /// log again, so a failure found with a seed is reproduced from its log.
 ///
 /// Operations: write, read, truncate (up and down), create, unlink,
-/// rename, and remount (clean, or dropping the mount as a crash would and
-/// replaying the log). Later issues add fallocate modes, swap-extents and
-/// mapped access here.
+/// rename, remount (clean, or dropping the mount as a crash would and
+/// replaying the log), every fallocate mode (checked against
+/// `FallocateModel`, errors included) and dig-holes. Later issues add
+/// swap-extents and mapped access here.
 public final class Exerciser {
     public enum Op: Equatable, CustomStringConvertible, Sendable {
         case write(file: Int, offset: Int, length: Int, seed: UInt64)
@@ -21,6 +22,9 @@ public final class Exerciser {
         case unlink(file: Int)
         case rename(from: Int, to: Int)
         case remount(crash: Bool)
+        /// fallocate(2) with a `FallocateMode` raw value.
+        case fallocate(file: Int, mode: Int32, offset: Int, length: Int)
+        case digHoles(file: Int)
 
         public var description: String {
             switch self {
@@ -31,6 +35,8 @@ public final class Exerciser {
             case .unlink(let f): "unlink \(f)"
             case .rename(let a, let b): "rename \(a) \(b)"
             case .remount(let c): "remount \(c ? "crash" : "clean")"
+            case .fallocate(let f, let m, let o, let l): "fallocate \(f) \(m) \(o) \(l)"
+            case .digHoles(let f): "dig \(f)"
             }
         }
 
@@ -47,6 +53,10 @@ public final class Exerciser {
             case ("unlink", 2): guard let f = i(1) else { return nil }; self = .unlink(file: f)
             case ("rename", 3): guard let a = i(1), let b = i(2) else { return nil }; self = .rename(from: a, to: b)
             case ("remount", 2): self = .remount(crash: w[1] == "crash")
+            case ("fallocate", 5):
+                guard let f = i(1), let m = Int32(w[2]), let o = i(3), let l = i(4) else { return nil }
+                self = .fallocate(file: f, mode: m, offset: o, length: l)
+            case ("dig", 2): guard let f = i(1) else { return nil }; self = .digHoles(file: f)
             default: return nil
             }
         }
@@ -86,14 +96,23 @@ public final class Exerciser {
         let roll = rng.below(100)
         if !exists { return roll < 3 ? .remount(crash: rng.below(2) == 0) : .create(file: f) }
         switch roll {
-        case 0..<38:
+        case 0..<32:
             let len = 1 + (rng.below(4) == 0 ? rng.below(configuration.maxWrite) : rng.below(8192))
             let off = rng.below(max(1, configuration.maxFileSize - len))
             return .write(file: f, offset: off, length: len, seed: rng.next())
-        case 38..<55: return .read(file: f, offset: rng.below(configuration.maxFileSize), length: 1 + rng.below(65536))
-        case 55..<70: return .truncate(file: f, size: rng.below(configuration.maxFileSize))
-        case 70..<78: return .unlink(file: f)
-        case 78..<88: return .rename(from: f, to: rng.below(configuration.files))
+        case 32..<46: return .read(file: f, offset: rng.below(configuration.maxFileSize), length: 1 + rng.below(65536))
+        case 46..<58: return .truncate(file: f, size: rng.below(configuration.maxFileSize))
+        case 58..<64: return .unlink(file: f)
+        case 64..<71: return .rename(from: f, to: rng.below(configuration.files))
+        case 71..<87:
+            let mode = FallocateModel.modes[rng.below(FallocateModel.modes.count)]
+            let size = model[f]!.count
+            var off = rng.below(4) == 0 ? size : rng.below(max(1, min(configuration.maxFileSize, size + 65536)))
+            var len = 1 + rng.below(rng.below(4) == 0 ? configuration.maxFileSize / 4 : 65536)
+            if rng.below(2) == 0 { off = off / 4096 * 4096; len = max(4096, len / 4096 * 4096) }
+            if mode.contains(.insertRange) && size + len > configuration.maxFileSize { len = 4096 }
+            return .fallocate(file: f, mode: mode.rawValue, offset: off, length: len)
+        case 87: return .digHoles(file: f)
         case 88..<90: return .remount(crash: rng.below(2) == 0)
         default: return .create(file: rng.below(configuration.files))
         }
@@ -160,6 +179,19 @@ public final class Exerciser {
             guard model[a] != nil else { return }
             try fs.rename(Self.path(a), to: Self.path(b))
             if a != b { model[b] = model[a]; model[a] = nil }
+        case .fallocate(let f, let mode, let off, let len):
+            guard var m = model[f] else { return }
+            let want = FallocateModel.apply(&m, mode: FallocateMode(rawValue: mode), offset: Int64(off), length: Int64(len), unit: 4096)
+            do {
+                try fs.fallocate(try fs.lookup(Self.path(f)), mode: FallocateMode(rawValue: mode), offset: Int64(off), length: Int64(len))
+                if let want { throw DaxError(.EIO, "fallocate succeeded where the model expects \(want)") }
+                model[f] = m
+            } catch let e as DaxError where want != nil || e.code == .ENOSPC {
+                if e.code != want && e.code != .ENOSPC { throw DaxError(.EIO, "fallocate failed with \(e.code) where the model expects \(want!)") }
+            }
+        case .digHoles(let f):
+            guard model[f] != nil else { return }
+            try fs.digHoles(try fs.lookup(Self.path(f)), offset: 0, length: nil)
         case .remount(let crash):
             if !crash { try fs.unmount() }
             fs = nil                                  // dropped without unmount, as a crash would: the next mount replays

@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+import DaxCore
+import DaxFS
+import DaxFSFormat
+import DaxFSTestSupport
+
+/// fallocate in the engine: the cases the differential test cannot reach
+/// (ENOSPC, EFBIG, 2 MiB allocation units, very many extents, the intents).
+@Suite(.serialized) struct FallocateEngineTests {
+    func bytes(_ n: Int, _ seed: UInt64) -> [UInt8] { var r = SeededRandom(seed: seed); return r.bytes(n) }
+
+    @Test func enospcAllocatesNothingAndLeaksNothing() throws {
+        let r = TempRegion()
+        try r.format(size: 8 << 20)
+        try withMount(r) { fs in
+            let f = try fs.create("/f")
+            try fs.write(f, at: 0, bytes(10_000, 1))
+            let before = try fs.usage(), extents = try fs.extents(f), size = try fs.stat(ino: f).size
+            for mode: FallocateMode in [[], .keepSize, .zeroRange, [.zeroRange, .keepSize]] {
+                #expect(throws: DaxError.self) { try fs.fallocate(f, mode: mode, offset: 1 << 20, length: 64 << 20) }
+                #expect(try fs.usage() == before)
+                #expect(try fs.extents(f) == extents)
+                #expect(try fs.stat(ino: f).size == size)
+            }
+            try fs.checkInvariants()
+        }
+        try withMount(r) { fs in #expect(try fs.usage().freeBlocks > 0); try fs.checkInvariants() }
+    }
+
+    @Test func insertPastTheMaximumSizeIsEFBIG() throws {
+        let r = TempRegion()
+        try r.format()
+        try withMount(r) { fs in
+            let f = try fs.create("/f")
+            try fs.write(f, at: 0, bytes(8192, 2))
+            let huge = Int64(Geometry.maximumFileSize) - 4096
+            do {
+                try fs.fallocate(f, mode: .insertRange, offset: 0, length: huge)
+                Issue.record("insert past the maximum size succeeded")
+            } catch let e as DaxError {
+                #expect(e.code == .EFBIG)
+            }
+            #expect(try fs.read(f, at: 0, count: 8192) == bytes(8192, 2))
+        }
+    }
+
+    /// With a 2 MiB unit, collapse and insert need 2 MiB alignment, and punch
+    /// frees whole units only, zeroing the rest in place.
+    @Test func twoMegabyteUnitsAlignTheShiftsAndThePunch() throws {
+        let r = TempRegion()
+        try r.format(size: 64 << 20, allocUnit: 2 << 20)
+        try withMount(r) { fs in
+            let f = try fs.create("/f")
+            let data = bytes(6 << 20, 3)
+            try fs.write(f, at: 0, data)
+            var model = data
+            do {
+                try fs.fallocate(f, mode: .collapseRange, offset: 4096, length: 4096)
+                Issue.record("a 4 KiB collapse in a 2 MiB-unit file succeeded")
+            } catch let e as DaxError { #expect(e.code == .EINVAL) }
+            try fs.fallocate(f, mode: [.punchHole, .keepSize], offset: 1 << 20, length: 3 << 20)
+            _ = FallocateModel.apply(&model, mode: [.punchHole, .keepSize], offset: 1 << 20, length: 3 << 20, unit: 2 << 20)
+            #expect(try fs.read(f, at: 0, count: model.count) == model)
+            #expect(try fs.extents(f).allSatisfy { $0.fileBlock % 512 == 0 && $0.count % 512 == 0 && $0.regionBlock % 512 == 0 })
+            #expect(try fs.extents(f).map(\.count).reduce(0, +) == 512 * 2, "the whole unit [2M, 4M) is freed, the partial ones kept")
+            try fs.fallocate(f, mode: .insertRange, offset: 2 << 20, length: 2 << 20)
+            _ = FallocateModel.apply(&model, mode: .insertRange, offset: 2 << 20, length: 2 << 20, unit: 2 << 20)
+            try fs.fallocate(f, mode: .collapseRange, offset: 0, length: 2 << 20)
+            _ = FallocateModel.apply(&model, mode: .collapseRange, offset: 0, length: 2 << 20, unit: 2 << 20)
+            #expect(try fs.read(f, at: 0, count: model.count + 1) == model)
+            try fs.checkInvariants()
+        }
+    }
+
+    /// Punch, collapse and insert over 5,000 extents with small
+    /// transactions, so that punch and collapse take the intent path; the
+    /// result survives a remount that replays the log.
+    @Test func manyExtentsTakeTheIntentPath() throws {
+        let r = TempRegion()
+        try r.format(size: 256 << 20)
+        var o = Filesystem.Options()
+        o.transactionLimit = 2048
+        var model: [UInt8] = []
+        try withMount(r, o) { fs in
+            let f = try fs.create("/f")
+            let block = [UInt8](repeating: 7, count: 4096)
+            for i in 0..<5_000 { try fs.write(f, at: UInt64(i) * 8192, block) }
+            model = try fs.read(f, at: 0, count: 5_000 * 8192)
+            let steps: [(FallocateMode, Int64, Int64)] = [
+                (.collapseRange, 819_200, 16_384_000),                 // 2,000 extents at extent 100
+                (.insertRange, 81_920, 8_192_000),
+                ([.punchHole, .keepSize], 1000, 12_288_000),
+            ]
+            for (mode, off, len) in steps {
+                try fs.fallocate(f, mode: mode, offset: off, length: len)
+                #expect(FallocateModel.apply(&model, mode: mode, offset: off, length: len, unit: 4096) == nil)
+                #expect(try fs.read(f, at: 0, count: model.count + 1) == model, "after mode \(mode.rawValue)")
+            }
+            try fs.checkInvariants()
+        }
+        let fs = try Filesystem.mount(r.path)            // replays the log written above
+        #expect(try fs.read(try fs.lookup("/f"), at: 0, count: model.count + 1) == model)
+        try fs.checkInvariants()
+        try fs.unmount()
+    }
+}
