@@ -159,6 +159,13 @@ final class Allocator: @unchecked Sendable {
         lock.withLock { free.insert(run) }
     }
 
+    /// `release` of many runs at once (a transaction's FREE records).
+    /// Returns false, changing nothing, when some block is already free or
+    /// the runs overlap one another.
+    func releaseAll(_ runs: [BlockRange]) -> Bool {
+        lock.withLock { free.insertAll(runs) }
+    }
+
     /// Replay of an ALLOC record: the run must be wholly free.
     func replayAlloc(_ run: BlockRange) -> Bool {
         lock.withLock { free.remove(run) }

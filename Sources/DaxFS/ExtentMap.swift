@@ -75,12 +75,13 @@ struct ExtentMap: Sequence {
         return i < tree.endIndex ? tree[i] : nil
     }
 
-    /// The extents overlapping file blocks [start, end), clipped to it, in order.
-    func extents(overlapping start: UInt64, _ end: UInt64) -> [Extent] {
+    /// The extents overlapping file blocks [start, end), clipped to it, in
+    /// order; at most `limit` of them.
+    func extents(overlapping start: UInt64, _ end: UInt64, limit: Int = Int.max) -> [Extent] {
         guard start < end else { return [] }
         var out: [Extent] = []
         var i = tree.lastIndex(atOrBefore: start) ?? tree.startIndex
-        while i < tree.endIndex {
+        while i < tree.endIndex && out.count < limit {
             let e = tree[i]
             if e.fileBlock >= end { break }
             if e.fileEnd > start {
@@ -137,29 +138,28 @@ struct ExtentMap: Sequence {
 
     /// Unmaps file blocks [start, start+count), splitting extents at the
     /// edges. Returns the region runs that were mapped there, in file order.
+    /// O(log n + k + L + n/L) for k extents in the range: the extents in
+    /// between go in one `removeSubrange`.
     @discardableResult
     mutating func unmap(_ start: UInt64, _ count: UInt64) -> [BlockRange] {
         let end = start + count
         var removed: [BlockRange] = []
         var i = tree.lastIndex(atOrBefore: start) ?? tree.startIndex
         if i < tree.endIndex && tree[i].fileEnd <= start { i = tree.index(after: i) }
-        while i < tree.endIndex {
-            let e = tree[i]
+        var j = i
+        var left: Extent?, right: Extent?
+        while j < tree.endIndex {
+            let e = tree[j]
             if e.fileBlock >= end { break }
             let s = Swift.max(e.fileBlock, start), t = Swift.min(e.fileEnd, end)
             removed.append(BlockRange(e.regionBlock + (s - e.fileBlock), t - s))
-            tree.remove(at: i)
-            var next: Extent?
-            if e.fileBlock < s {
-                tree.insert(Extent(fileBlock: e.fileBlock, regionBlock: e.regionBlock, count: s - e.fileBlock))
-            }
-            if t < e.fileEnd {
-                next = Extent(fileBlock: t, regionBlock: e.regionBlock + (t - e.fileBlock), count: e.fileEnd - t)
-                tree.insert(next!)
-            }
-            if next != nil { break }
-            i = tree.firstIndex(atOrAfter: t)
+            if e.fileBlock < s { left = Extent(fileBlock: e.fileBlock, regionBlock: e.regionBlock, count: s - e.fileBlock) }
+            if t < e.fileEnd { right = Extent(fileBlock: t, regionBlock: e.regionBlock + (t - e.fileBlock), count: e.fileEnd - t) }
+            j = tree.index(after: j)
         }
+        tree.removeSubrange(i, j)
+        if let l = left { tree.insert(l) }
+        if let r = right { tree.insert(r) }
         return removed
     }
 

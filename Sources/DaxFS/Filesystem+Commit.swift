@@ -34,12 +34,10 @@ extension Filesystem {
                 }
                 if !journal.fits(size) { try checkpointLocked() }
                 journal.append(tx.records, faults: options.faults, fence: options.durability == .eachOperation)
-                for r in tx.records {
-                    do {
-                        try state.apply(r, live: true)
-                    } catch {
-                        preconditionFailure("daxfs bug: a committed record does not apply: \(r): \(error)")
-                    }
+                do {
+                    try state.applyAll(tx.records, live: true)
+                } catch {
+                    preconditionFailure("daxfs bug: a committed transaction does not apply: \(error)")
                 }
                 if shouldCheckpoint { try? checkpointLocked() }   // a failure leaves the log to fill; retried next commit
             }

@@ -214,10 +214,10 @@ extension Filesystem {
     private func punchLocked(_ n: Inode, offset: UInt64, end: UInt64) throws {
         let bs = blockSize, ub = n.unitBlocks(blockSize: bs) * bs
         let first = (offset + ub - 1) / ub * ub / bs, last = max(first, end / ub * ub / bs)
-        let doomed = n.extents.extents(overlapping: first, last)
-        let runs = Self.mergedRuns(doomed)
+        let doomed = n.extents.extents(overlapping: first, last, limit: freeBatchLimit + 1)
         let edgesMapped = hasMappedBytes(n, offset, min(end, first * bs)) || hasMappedBytes(n, max(offset, last * bs), end)
-        if !edgesMapped && runs.count <= freeBatchLimit {
+        if !edgesMapped && doomed.count <= freeBatchLimit {
+            let runs = Self.mergedRuns(doomed)
             var tx = TransactionBuilder()
             if let a = doomed.first, let z = doomed.last {
                 tx.append(.extentUnmap(n.ino, FileBlock(a.fileBlock), BlockCount(z.fileEnd - a.fileBlock)))
@@ -297,9 +297,9 @@ extension Filesystem {
         }
         let bs = blockSize
         let b = offset / bs, c = length / bs
-        let doomed = n.extents.extents(overlapping: b, b + c)
-        let runs = Self.mergedRuns(doomed)
-        if runs.count <= freeBatchLimit {
+        let doomed = n.extents.extents(overlapping: b, b + c, limit: freeBatchLimit + 1)
+        if doomed.count <= freeBatchLimit {
+            let runs = Self.mergedRuns(doomed)
             var tx = TransactionBuilder()
             if !doomed.isEmpty { tx.append(.extentUnmap(n.ino, FileBlock(b), BlockCount(c))) }
             for r in runs { tx.append(.free(r)) }
@@ -376,7 +376,7 @@ extension Filesystem {
         let b = intent.block1.raw, end = b + intent.count.raw
         let limit = freeBatchLimit
         while true {
-            let doomed = n.extents.extents(overlapping: b, end)
+            let doomed = n.extents.extents(overlapping: b, end, limit: limit + 1)
             let batch = doomed.prefix(limit)
             var tx = TransactionBuilder()
             if let a = batch.first, let z = batch.last {

@@ -97,6 +97,58 @@ struct FreeSpace {
         return true
     }
 
+    /// Adds many runs, none of whose blocks is free, merging neighbours.
+    /// Returns false (and changes nothing) when some block is already free
+    /// or two of the runs overlap.
+    /// - Complexity: a few runs against many free runs go one by one,
+    ///   O(r log n); otherwise one sorted merge and a rebuild of both
+    ///   indexes, O(r log r + n + m log m) for m runs after merging.
+    mutating func insertAll(_ runs: [BlockRange]) -> Bool {
+        if runs.count * 16 < runCount {
+            var done: [BlockRange] = []
+            for r in runs {
+                guard insert(r) else {
+                    for d in done { _ = remove(d) }
+                    return false
+                }
+                done.append(r)
+            }
+            return true
+        }
+        var added = runs.map { FreeRun(start: $0.start.raw, count: $0.count.raw) }
+        if !added.indices.dropFirst().allSatisfy({ added[$0 - 1].start < added[$0].start }) { added.sort { $0.start < $1.start } }
+        var merged: [FreeRun] = []
+        merged.reserveCapacity(byOffset.count + added.count)
+        var total: UInt64 = 0
+        func push(_ r: FreeRun) -> Bool {
+            guard r.count > 0 else { return false }
+            if let l = merged.last {
+                if r.start < l.end { return false }                 // overlap
+                if r.start == l.end { merged[merged.count - 1].count += r.count; return true }
+            }
+            merged.append(r)
+            return true
+        }
+        var it = byOffset.makeIterator()
+        var nextOld = it.next()
+        for a in added {
+            while let o = nextOld, o.start < a.start {
+                guard push(o) else { return false }
+                nextOld = it.next()
+            }
+            guard push(a) else { return false }
+            total += a.count
+        }
+        while let o = nextOld {
+            guard push(o) else { return false }
+            nextOld = it.next()
+        }
+        byOffset = SortedChunks(sorted: merged)
+        bySize = SortedChunks(sorted: merged.map(SizedRun.init).sorted { $0.key < $1.key })
+        freeBlocks += total
+        return true
+    }
+
     /// Removes a run all of whose blocks are free, splitting the run that
     /// holds it. Returns false (and changes nothing) otherwise.
     @discardableResult

@@ -125,6 +125,29 @@ final class MetadataState: @unchecked Sendable {
     /// ALLOC runs were reserved from the allocator before the commit. During
     /// replay, an inconsistent record (one that does not fit the state) throws
     /// EFSCORRUPTED; on the live path that would be a bug in daxfs and traps.
+    /// Applies a transaction's records in order, as `apply` does one by one,
+    /// except that a run of consecutive FREE records goes back to the free
+    /// space in one `Allocator.releaseAll` (a sorted merge when the run is
+    /// large: a punch of 100,000 extents frees them in O(n), not in 100,000
+    /// tree updates). Throws at the first record that does not fit.
+    func applyAll(_ records: [LogRecord], live: Bool) throws {
+        var i = 0
+        while i < records.count {
+            if case .free = records[i] {
+                var runs: [BlockRange] = []
+                while i < records.count, case .free(let run) = records[i] { runs.append(run); i += 1 }
+                if runs.count == 1 {
+                    try apply(.free(runs[0]), live: live)
+                } else if !allocator.releaseAll(runs) {
+                    throw Self.corrupt("FREE of blocks among \(runs.count) runs that are already free")
+                }
+                continue
+            }
+            try apply(records[i], live: live)
+            i += 1
+        }
+    }
+
     func apply(_ record: LogRecord, live: Bool) throws {
         switch record {
         case .inode(let r):

@@ -63,12 +63,12 @@ enum Recovery {
         replay: while true {
             switch Transaction.decode(p, at: at, end: area.upperBound, expected: expected, sb: sb) {
             case .transaction(let h, let recs, let len):
+                do {
+                    try state.applyAll(recs, live: false)
+                } catch let e as DaxError {
+                    throw DaxError(.EFSCORRUPTED, "log transaction \(h.seq) (at log offset \(at - area.lowerBound)) does not fit the filesystem: \(e.message); run 'daxfs fsck'")
+                }
                 for r in recs {
-                    do {
-                        try state.apply(r, live: false)
-                    } catch let e as DaxError {
-                        throw DaxError(.EFSCORRUPTED, "log transaction \(h.seq) (at log offset \(at - area.lowerBound)) does not fit the filesystem: \(e.message); run 'daxfs fsck'")
-                    }
                     if case .alloc = r { spaceRecords += 1 } else if case .free = r { spaceRecords += 1 }
                 }
                 transactions += 1

@@ -147,6 +147,35 @@ struct SortedChunks<E: SortedElement>: Sequence {
         return e
     }
 
+    /// Removes the elements of [i, j). O(L + leaves): whole leaves in
+    /// between go at once, the two edge leaves are trimmed.
+    mutating func removeSubrange(_ i: Index, _ j: Index) {
+        guard i < j else { return }
+        if i.leaf == j.leaf {
+            count -= j.slot - i.slot
+            leaves[i.leaf].removeSubrange(i.slot..<j.slot)
+        } else {
+            count -= leaves[i.leaf].count - i.slot
+            leaves[i.leaf].removeSubrange(i.slot...)
+            for l in (i.leaf + 1)..<j.leaf { count -= leaves[l].count }
+            if j.leaf < leaves.count {
+                count -= j.slot
+                leaves[j.leaf].removeSubrange(0..<j.slot)
+                if !leaves[j.leaf].isEmpty { firstKeys[j.leaf] = leaves[j.leaf][0].key }
+            }
+            if j.leaf > i.leaf + 1 {
+                leaves.removeSubrange((i.leaf + 1)..<j.leaf)
+                firstKeys.removeSubrange((i.leaf + 1)..<j.leaf)
+            }
+        }
+        // Drop the edge leaves that emptied (at most two, adjacent now).
+        for l in [i.leaf + 1, i.leaf] where l < leaves.count && leaves[l].isEmpty {
+            leaves.remove(at: l)
+            firstKeys.remove(at: l)
+        }
+        if i.leaf < leaves.count, !leaves[i.leaf].isEmpty { firstKeys[i.leaf] = leaves[i.leaf][0].key }
+    }
+
     /// Replaces the element at `i`. The new key must keep the order
     /// (strictly between the neighbours' keys).
     mutating func replace(at i: Index, with e: E) {

@@ -7,6 +7,7 @@ enum Registry {
             MkfsRows.group,
             EngineRows.group,
             AllocationRows.group,
+            FallocateRows.group,
             FileRows.group,
         ]
     }
