@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on a default file-backed region: build daxfs, format a region
 # on /dev/shm (or $DAXFS_REGION), and exercise it: files in and out, byte
-# I/O, directories, extent maps, usage, batch mode, and a remount.
+# I/O, directories, fallocate modes, extent maps, usage, batch mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -30,6 +30,12 @@ step "$daxfs" read "$region" /data/hello --offset 1M --length 25
 step "$daxfs" bmap "$region" -v /data/hello
 step "$daxfs" ls "$region" -l /data
 step "$daxfs" stat "$region" /data/in/random --json
+step "$daxfs" put "$region" "$work/random" /data/sparse
+step "$daxfs" fallocate "$region" /data/sparse --punch-hole --offset 1M --length 4M -v
+step "$daxfs" fallocate "$region" /data/sparse --collapse-range --offset 8M --length 2M -v
+step "$daxfs" fallocate "$region" /data/sparse --insert-range --offset 0 --length 1M -v
+step "$daxfs" fallocate "$region" /data/sparse --zero-range --offset 20M --length 64K --keep-size -v
+step "$daxfs" bmap "$region" /data/sparse
 step "$daxfs" io "$region" -c 'mkdir /batch' -c 'touch /batch/a /batch/b' -c 'mv /batch/a /batch/c' -c 'truncate /batch/c 4K' -c 'ls -l /batch'
 step "$daxfs" rm "$region" -r /batch
 step "$daxfs" df "$region"
