@@ -46,7 +46,7 @@ extension Filesystem {
     /// Holds the inode lock shared. O(log n + extents touched + bytes).
     public func read(_ ino: InodeNumber, at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let n = try fileNode(ino)
-        return try n.withReadLock {
+        return try n.withInvalidateShared { try n.withReadLock {
             try checkAlive(n)
             let size = n.record.size
             guard offset < size, buffer.count > 0 else { return 0 }
@@ -67,7 +67,7 @@ extension Filesystem {
             }
             if at < count { buffer.baseAddress!.advanced(by: at).initializeMemory(as: UInt8.self, repeating: 0, count: count - at) }
             return count
-        }
+        } }
     }
 
     /// Reads up to `count` bytes at `offset`.
@@ -110,13 +110,13 @@ extension Filesystem {
             throw DaxError(.EFBIG, "write of \(count) bytes at offset \(offset) passes the maximum file size \(Geometry.maximumFileSize)").with("ino", ino)
         }
         guard count > 0 else { return }
-        try n.withWriteLock {
+        try n.withInvalidateShared { try n.withWriteLock {
             try checkAlive(n)
             var pos = offset
             while pos < end {
                 pos = try writeStep(n, from: pos, to: min(end, pos + Self.maxWriteStep), data: source, dataOffset: offset)
             }
-        }
+        } }
     }
 
     public func write(_ ino: InodeNumber, at offset: UInt64, _ bytes: [UInt8]) throws {
@@ -274,7 +274,7 @@ extension Filesystem {
         if newSize > Geometry.maximumFileSize {
             throw DaxError(.EFBIG, "size \(newSize) passes the maximum file size \(Geometry.maximumFileSize)").with("ino", ino)
         }
-        try n.withWriteLock {
+        try n.withInvalidateExclusive(timeout: options.mappingDrainTimeout) { try n.withWriteLock {
             try checkAlive(n)
             let old = n.record.size
             var tx = TransactionBuilder()
@@ -302,7 +302,7 @@ extension Filesystem {
             tx.append(.inodeAttr(touched(n, size: newSize, now: wallClockNanoseconds())))
             try commit(&tx)
             if let i = intent { try finishTruncate(i, node: n) }
-        }
+        } }
     }
 
     // MARK: extents
@@ -396,7 +396,7 @@ extension Filesystem {
     public func withContents(_ ino: InodeNumber, at offset: UInt64, count: UInt64,
                              _ body: (UnsafeRawBufferPointer?, Int) throws -> Void) throws {
         let n = try fileNode(ino)
-        try n.withReadLock {
+        try n.withInvalidateShared { try n.withReadLock {
             try checkAlive(n)
             let size = n.record.size
             guard offset < size, count > 0 else { return }
@@ -410,6 +410,6 @@ extension Filesystem {
                 at = t
             }
             if at < end { try body(nil, Int(end - at)) }
-        }
+        } }
     }
 }

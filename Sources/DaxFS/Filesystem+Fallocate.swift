@@ -60,9 +60,11 @@ public struct FallocateMode: OptionSet, Sendable, Hashable {
 /// dig-holes (util-linux `fallocate -d`).
 ///
 /// ## Locks
-/// Every mode holds the inode's lock exclusive (the invalidate lock of the
-/// direct-access design), then takes the log and allocator locks inside
-/// `commit` and `Allocator`, in the order `Filesystem` documents.
+/// Every mode (and dig-holes) takes the inode's invalidate lock exclusive,
+/// waiting for the file's mappings to be released (EBUSY after
+/// `Options.mappingDrainTimeout`, EDEADLK for a thread that holds one), then
+/// the inode's metadata lock exclusive, then the log and allocator locks
+/// inside `commit` and `Allocator`, in the order `Filesystem` documents.
 ///
 /// ## Crash contracts
 /// After a crash a file is either wholly before or wholly after the
@@ -110,7 +112,7 @@ extension Filesystem {
         if o || end > Geometry.maximumFileSize {
             throw DaxError(.EFBIG, "range [\(off), +\(len)) passes the maximum file size \(Geometry.maximumFileSize)").with("ino", ino)
         }
-        try n.withWriteLock {
+        try n.withInvalidateExclusive(timeout: options.mappingDrainTimeout) { try n.withWriteLock {
             try checkAlive(n)
             switch mode.subtracting(.keepSize) {
             case []: try allocateLocked(n, offset: off, end: end, keepSize: mode.contains(.keepSize))
@@ -120,7 +122,7 @@ extension Filesystem {
             case .insertRange: try insertLocked(n, offset: off, length: len)
             default: preconditionFailure("validate() let through mode \(mode.rawValue)")
             }
-        }
+        } }
     }
 
     /// fallocate(2) mode 0 (or keep-size): every block of [offset,
@@ -148,7 +150,7 @@ extension Filesystem {
     /// Reserves zeroed runs for every unmapped allocation unit that overlaps
     /// bytes [from, to), near the previous extent. All or nothing: on ENOSPC
     /// every reservation is cancelled before the error is thrown.
-    private func reserveHoles(_ n: Inode, from: UInt64, to: UInt64) throws -> ([Extent], [Reservation]) {
+    func reserveHoles(_ n: Inode, from: UInt64, to: UInt64) throws -> ([Extent], [Reservation]) {
         let bs = blockSize, u = n.unitBlocks(blockSize: bs)
         let b0 = from / bs / u * u, b1 = (to + bs * u - 1) / (bs * u) * u
         var placed: [Extent] = []
@@ -186,7 +188,7 @@ extension Filesystem {
 
     /// Maps `placed` (zeroed, reserved runs) in transactions of bounded size,
     /// in file order; `last` adds its records to the final one.
-    private func commitPlaced(_ n: Inode, _ placed: [Extent], _ reservations: [Reservation],
+    func commitPlaced(_ n: Inode, _ placed: [Extent], _ reservations: [Reservation],
                               last: (inout TransactionBuilder) -> Void) throws {
         let perTx = max(1, maxAllocRunsPerTransaction - 2)
         var i = 0
@@ -411,7 +413,7 @@ extension Filesystem {
     public func digHoles(_ ino: InodeNumber, offset: UInt64, length: UInt64?) throws -> UInt64 {
         try checkWritable()
         let n = try fileNode(ino)
-        return try n.withWriteLock {
+        return try n.withInvalidateExclusive(timeout: options.mappingDrainTimeout) { try n.withWriteLock {
             try checkAlive(n)
             let bs = blockSize, u = n.unitBlocks(blockSize: bs), ub = u * bs
             let end = length.map { offset.addingReportingOverflow($0).overflow ? UInt64.max : offset + $0 } ?? n.record.size
@@ -441,7 +443,7 @@ extension Filesystem {
                 try commit(&tx)
             }
             return zeroUnits.reduce(0) { $0 + $1.count } * bs
-        }
+        } }
     }
 
     private func isAllZero(_ p: UnsafeRawBufferPointer) -> Bool {

@@ -208,13 +208,15 @@ extension Filesystem {
             if node.isDirectory && !node.entries.isEmpty {
                 throw DaxError(.ENOTEMPTY, "\(path): directory not empty (\(node.entries.count) entries)").with("path", path)
             }
-            try withWriteLocks([parent, node]) {
-                let now = wallClockNanoseconds()
-                var tx = TransactionBuilder()
-                let intent = removalRecords(node, into: &tx)
-                tx.append(.inodeAttr(touched(parent, now: now)))
-                try commit(&tx)
-                if let i = intent { try finishTruncate(i, node: node) }
+            try node.withInvalidateExclusive(timeout: options.mappingDrainTimeout) {
+                try withWriteLocks([parent, node]) {
+                    let now = wallClockNanoseconds()
+                    var tx = TransactionBuilder()
+                    let intent = removalRecords(node, into: &tx)
+                    tx.append(.inodeAttr(touched(parent, now: now)))
+                    try commit(&tx)
+                    if let i = intent { try finishTruncate(i, node: node) }
+                }
             }
         }
     }
@@ -303,7 +305,15 @@ extension Filesystem {
                 if v.isDirectory && !v.entries.isEmpty { throw DaxError(.ENOTEMPTY, "\(to): directory not empty").with("path", to) }
                 victim = v
             }
-            try withWriteLocks([sp, dp, src] + (victim.map { [$0] } ?? [])) {
+            // A file renamed over loses its blocks: its mappings must go first.
+            let drain: (() throws -> Void) throws -> Void = { body in
+                if let v = victim, !v.isDirectory {
+                    try v.withInvalidateExclusive(timeout: self.options.mappingDrainTimeout) { try body() }
+                } else {
+                    try body()
+                }
+            }
+            try drain { try withWriteLocks([sp, dp, src] + (victim.map { [$0] } ?? [])) {
                 let now = wallClockNanoseconds()
                 var tx = TransactionBuilder()
                 let intent = victim.flatMap { removalRecords($0, into: &tx) }
@@ -317,7 +327,7 @@ extension Filesystem {
                 if dp !== sp { tx.append(.inodeAttr(touched(dp, now: now))) }
                 try commit(&tx)
                 if let i = intent, let v = victim { try finishTruncate(i, node: v) }
-            }
+            } }
         }
     }
 

@@ -16,11 +16,18 @@ import Synchronization
 /// ## Lock order (the whole library follows it)
 /// 1. `nsLock`, the namespace lock (filesystem level): shared for lookups,
 ///    exclusive for anything that adds, removes or renames a name;
-/// 2. inode locks (`Inode.withReadLock`/`withWriteLock`, one `WordLock`
-///    each), several always in inode-number order (`withWriteLocks`):
-///    shared to read a file's map, size or data, exclusive to change them;
-/// 3. `logLock`: commit (append, fence, apply) and checkpoint;
-/// 4. the allocator's lock, innermost: nothing is called while it is held.
+/// 2. inode invalidate locks (`Inode.invalidate`, an `InvalidateLock`),
+///    several in inode-number order: shared for mappings (as long as they
+///    live) and copy-style read and write, exclusive for truncate, every
+///    fallocate mode, dig-holes, unlink, rename over a file and
+///    swap-extents, which wait for mappings to be released (EBUSY after
+///    `Options.mappingDrainTimeout`; EDEADLK for a thread that holds one);
+/// 3. inode metadata locks (`Inode.withReadLock`/`withWriteLock`, one
+///    `WordLock` each), several always in inode-number order
+///    (`withWriteLocks`): shared to read a file's map, size or data,
+///    exclusive to change them;
+/// 4. `logLock`: commit (append, fence, apply) and checkpoint;
+/// 5. the allocator's lock, innermost: nothing is called while it is held.
 ///
 /// A lookup that drops `nsLock` before it takes the inode lock re-checks
 /// afterwards that the inode still exists (`Inode.freed`).
@@ -54,6 +61,10 @@ public final class Filesystem: @unchecked Sendable {
         public var finishIntentsAtMount = true
         /// When an operation's transaction becomes durable; see `Durability`.
         public var durability = Durability.eachOperation
+        /// How long an operation that takes blocks away from a file (truncate,
+        /// fallocate, unlink, ...) waits for the file's mappings to be
+        /// released before it fails with EBUSY, in seconds.
+        public var mappingDrainTimeout = 2.0
         /// Test-only persistence bugs; see `FaultInjection`.
         public var faults: FaultInjection = []
         public init(readOnly: Bool = false) { self.readOnly = readOnly }

@@ -4,7 +4,10 @@ import DaxFSFormat
 /// An inode in DRAM: its record, its extent map (files) or its entries
 /// (directories), and its lock.
 ///
-/// **Locks.** The inode lock (`withReadLock`, `withWriteLock`, one atomic word): readers of the extent map, the size
+/// **Locks.** Two per inode. The invalidate lock (`invalidate`, see
+/// `InvalidateLock`) comes first: mappings and copy-style I/O hold it
+/// shared, operations that take blocks away hold it exclusive. Then the
+/// metadata lock (`withReadLock`, `withWriteLock`, one atomic word): readers of the extent map, the size
 /// and the data hold it shared; anything that changes them holds it
 /// exclusive. The record and the map change only inside a commit
 /// (`MetadataState.apply`), which also holds the log lock, so a checkpoint
@@ -25,6 +28,8 @@ final class Inode: @unchecked Sendable {
     /// took the inode lock must treat it as gone (ENOENT).
     var freed = false
     private let word = WordLock()
+    /// Serialises direct pointers against block changes; see `InvalidateLock`.
+    let invalidate = InvalidateLock()
 
     init(_ record: InodeRecord) {
         ino = record.ino
@@ -42,6 +47,22 @@ final class Inode: @unchecked Sendable {
     @inline(__always) func withWriteLock<T>(_ body: () throws -> T) rethrows -> T {
         word.lockExclusive()
         defer { word.unlockExclusive() }
+        return try body()
+    }
+
+    /// Runs `body` holding the invalidate lock shared (copy-style I/O).
+    @inline(__always) func withInvalidateShared<T>(_ body: () throws -> T) rethrows -> T {
+        invalidate.lockShared(mapping: false)
+        defer { invalidate.unlockShared(owner: nil) }
+        return try body()
+    }
+
+    /// Runs `body` holding the invalidate lock exclusive: after every
+    /// mapping is released (EBUSY after `timeout` seconds; EDEADLK when this
+    /// thread holds one).
+    func withInvalidateExclusive<T>(timeout: Double, _ body: () throws -> T) throws -> T {
+        try invalidate.lockExclusive(timeout: timeout, ino: ino.raw)
+        defer { invalidate.unlockExclusive() }
         return try body()
     }
 

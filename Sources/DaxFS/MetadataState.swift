@@ -154,6 +154,9 @@ final class MetadataState: @unchecked Sendable {
             if let node = inodes[r.ino] {
                 guard node.record.kind == r.kind else { throw Self.corrupt("INODE changes the kind of inode \(r.ino)") }
                 guard r.ino != .root || (r.parent == .root && r.name.isEmpty) else { throw Self.corrupt("INODE moves the root") }
+                guard node.record.allocShift == r.allocShift || node.extents.isEmpty else {
+                    throw Self.corrupt("INODE changes the allocation unit of inode \(r.ino), which has blocks")
+                }
                 inodeBytes += r.encodedSize - node.record.encodedSize
                 let renamed = node.record.parent != r.parent || node.record.name != r.name
                 if renamed && !node.removing && r.ino != .root {
