@@ -173,13 +173,13 @@ _daxfs() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    mkfs|info|devices|ls|stat|mkdir|touch|rm|rmdir|mv|put|get|cat|write|read|truncate|fallocate|bmap|df|io|help)
+    mkfs|info|devices|ls|stat|mkdir|touch|rm|rmdir|mv|put|get|cat|write|read|truncate|fallocate|bmap|df|chattr|lsattr|io|help)
         # Offer subcommand argument completions
         "_daxfs_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'mkfs info devices ls stat mkdir touch rm rmdir mv put get cat write read truncate fallocate bmap df io help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'mkfs info devices ls stat mkdir touch rm rmdir mv put get cat write read truncate fallocate bmap df chattr lsattr io help' -- "${cur}"))
         ;;
     esac
 }
@@ -544,6 +544,45 @@ _daxfs_df() {
     repeating_options=()
     non_repeating_options=()
     __daxfs_offer_flags_options 1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __daxfs_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_daxfs_chattr() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--alloc-unit)
+    __daxfs_offer_flags_options 2
+
+    # Offer option value completions
+    case "${prev}" in
+    '--alloc-unit')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __daxfs_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_daxfs_lsattr() {
+    repeating_flags=()
+    non_repeating_flags=(--json --version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __daxfs_offer_flags_options -1
 
     # Offer positional completions
     case "${positional_number}" in

@@ -60,6 +60,10 @@ function __daxfs_parse_tokens -S
             __daxfs_parse_subcommand 2 'v' 'json' 'version' 'h/help'
         case 'df'
             __daxfs_parse_subcommand 1 'json' 'version' 'h/help'
+        case 'chattr'
+            __daxfs_parse_subcommand 2 'alloc-unit=' 'version' 'h/help'
+        case 'lsattr'
+            __daxfs_parse_subcommand -r 2 'json' 'version' 'h/help'
         case 'io'
             __daxfs_parse_subcommand 1 'c=+' 'f=' 'keep-going' 'version' 'h/help'
         case 'help'
@@ -138,6 +142,8 @@ complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs" 
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs" -eq 1' -fa 'fallocate' -d 'Preallocate, punch, zero, collapse or insert a range of a file, or dig holes.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs" -eq 1' -fa 'bmap' -d 'Show the extent map of a file, in the spirit of xfs_bmap -v.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs" -eq 1' -fa 'df' -d 'Show space usage and free-space fragmentation.'
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs" -eq 1' -fa 'chattr' -d 'Set the allocation unit of a file or directory.'
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs" -eq 1' -fa 'lsattr' -d 'Show the allocation unit of files and directories.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs" -eq 1' -fa 'io' -d 'Run file commands under one mount (batch mode).'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs mkfs" -eq 1' -F
@@ -236,6 +242,14 @@ complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs d
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs df" json' -l 'json' -d 'Print the usage as JSON.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs df" version' -l 'version' -d 'Show the version.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs df" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs chattr" -eq 1' -F
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs chattr" alloc-unit' -l 'alloc-unit' -d 'The allocation unit: 4K, 2M or 1G.' -rfka ''
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs chattr" version' -l 'version' -d 'Show the version.'
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs chattr" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs lsattr" -eq 1' -F
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs lsattr" json' -l 'json' -d 'Print the result as JSON.'
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs lsattr" version' -l 'version' -d 'Show the version.'
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs lsattr" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs io" -eq 1' -F
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs io"' -s 'c' -d 'A command to run; repeat for more.' -rfka ''
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs io" f' -s 'f' -d 'A script of commands, one a line, or - for standard input.' -rF

@@ -69,6 +69,8 @@ _daxfs() {
             'fallocate:Preallocate, punch, zero, collapse or insert a range of a file, or dig holes.'
             'bmap:Show the extent map of a file, in the spirit of xfs_bmap -v.'
             'df:Show space usage and free-space fragmentation.'
+            'chattr:Set the allocation unit of a file or directory.'
+            'lsattr:Show the allocation unit of files and directories.'
             'io:Run file commands under one mount (batch mode).'
             'help:Show subcommand help information.'
         )
@@ -76,7 +78,7 @@ _daxfs() {
         ;;
     arg)
         case "${words[1]}" in
-        mkfs|info|devices|ls|stat|mkdir|touch|rm|rmdir|mv|put|get|cat|write|read|truncate|fallocate|bmap|df|io|help)
+        mkfs|info|devices|ls|stat|mkdir|touch|rm|rmdir|mv|put|get|cat|write|read|truncate|fallocate|bmap|df|chattr|lsattr|io|help)
             "_daxfs_${words[1]}" && ret=0
             ;;
         esac
@@ -362,6 +364,34 @@ _daxfs_df() {
     local -ar arg_specs=(
         ':region:_files'
         '--json[Print the usage as JSON.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_daxfs_chattr() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':region:_files'
+        ':path:'
+        '--alloc-unit[The allocation unit\: 4K, 2M or 1G.]:unit:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_daxfs_lsattr() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':region:_files'
+        '--json[Print the result as JSON.]'
+        '*:paths:'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

@@ -39,6 +39,20 @@ extension Filesystem {
         if n.freed || n.removing { throw DaxError(.ENOENT, "inode \(n.ino) was removed").with("ino", n.ino) }
     }
 
+    /// On a read-only mount, refuses to show the bytes of a file whose
+    /// punch, zero-range or collapse intent is still pending: they are
+    /// half way between the before and the after state until a read-write
+    /// mount finishes the intent. (A read-write mount finishes every intent
+    /// before it serves anything, and a read-only one never commits, so
+    /// `state.intents` is stable here.)
+    func checkNoPendingRangeIntent(_ n: Inode) throws {
+        guard isReadOnly, !state.intents.isEmpty else { return }
+        if let i = state.intents.values.first(where: { $0.ino1 == n.ino && [.punch, .zeroRange, .collapse].contains($0.kind) }) {
+            throw DaxError(.EAGAIN, "inode \(n.ino) has a pending \(i.kind) intent (id \(i.id)) that a read-write mount finishes; run a command that writes (for example 'daxfs touch') first")
+                .with("ino", n.ino)
+        }
+    }
+
     // MARK: read
 
     /// Reads up to `buffer.count` bytes at `offset` into `buffer`; returns the
@@ -48,6 +62,7 @@ extension Filesystem {
         let n = try fileNode(ino)
         return try n.withInvalidateShared { try n.withReadLock {
             try checkAlive(n)
+            try checkNoPendingRangeIntent(n)
             let size = n.record.size
             guard offset < size, buffer.count > 0 else { return 0 }
             let count = Int(min(UInt64(buffer.count), size - offset))
@@ -398,6 +413,7 @@ extension Filesystem {
         let n = try fileNode(ino)
         try n.withInvalidateShared { try n.withReadLock {
             try checkAlive(n)
+            try checkNoPendingRangeIntent(n)
             let size = n.record.size
             guard offset < size, count > 0 else { return }
             let end = offset + min(count, size - offset)

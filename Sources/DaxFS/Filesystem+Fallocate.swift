@@ -351,6 +351,10 @@ extension Filesystem {
     func finishRangeIntent(_ intent: IntentRecord, node n: Inode) throws {
         let bs = blockSize
         var zeroed = false
+        // The intent must be durable before any byte is zeroed in place: under
+        // deferred durability its commit did not fence, and a zeroed byte
+        // could reach the media before the record that promises to finish it.
+        if options.durability == .deferred { sync() }
         switch intent.kind {
         case .punch:
             let lo = intent.block1.raw * bs, hi = (intent.block1.raw + intent.count.raw) * bs

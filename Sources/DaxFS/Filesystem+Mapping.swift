@@ -42,6 +42,7 @@ extension Filesystem {
             if access == .read {
                 segments = try n.withReadLock {
                     try checkAlive(n)
+                    try checkNoPendingRangeIntent(n)
                     if end > n.record.size {
                         throw DaxError(.EINVAL, "read mapping [\(offset), \(end)) passes the end of the file (size \(n.record.size))").with("ino", ino)
                     }

@@ -78,7 +78,9 @@ struct FallocateArguments: FileCommand {
         let len = try length.map { try parseBytes($0, "length") }
         let ino = try fs.lookup(path)
         if digHoles {
-            let freed = try fs.digHoles(ino, offset: off, length: len)
+            // As util-linux: a length of 0 (or none) means to the end of the file.
+            let freed: UInt64
+            do { freed = try fs.digHoles(ino, offset: off, length: len == 0 ? nil : len) } catch let e as DaxError { throw e.with("path", path) }
             if verbose { Out.line("\(path): \(ByteSize.human(freed)) (\(freed) bytes) converted to sparse holes.") }
             return
         }

@@ -91,6 +91,7 @@ enum FileCommands {
         LsArguments.self, StatArguments.self, MkdirArguments.self, TouchArguments.self, RmArguments.self, RmdirArguments.self,
         MvArguments.self, PutArguments.self, GetArguments.self, CatArguments.self, WriteArguments.self,
         ReadArguments.self, TruncateArguments.self, FallocateArguments.self, BmapArguments.self, DfArguments.self,
+        ChattrArguments.self, LsattrArguments.self,
     ]
 
     static func named(_ name: String) -> (any FileCommand.Type)? { all.first { $0.commandName == name } }

@@ -159,6 +159,10 @@ import DaxFSTestSupport
             (["fallocate", r.path, "/dir", "-l", "4K"], 66, "is a directory"),
             (["fallocate", r.path, "/missing", "-l", "4K"], 66, "no such file"),
             (["fallocate", r.path, "/file", "-d", "-x", "-l", "4K"], 64, "mutually exclusive"),
+            (["chattr", r.path, "/file", "--alloc-unit", "2M"], 75, "has blocks"),
+            (["chattr", r.path, "/file", "--alloc-unit", "8K"], 64, "is not 4K, 2M or 1G"),
+            (["chattr", r.path, "/missing", "--alloc-unit", "2M"], 66, "no such file"),
+            (["lsattr", r.path, "/missing"], 66, "no such file"),
         ]
         for c in cases {
             let before = r.fingerprint
@@ -221,5 +225,18 @@ import DaxFSTestSupport
         let out = r.directory + "/out"
         #expect(CLI.run(["get", r.path, "/f", out]).status == 0)
         #expect(FileManager.default.contents(atPath: out) == Data(model))
+    }
+
+    /// chattr and lsattr: a directory's unit is inherited, a 2M file gets
+    /// 2M-aligned extents.
+    @Test func allocationUnitsThroughTheBinary() throws {
+        let r = formatted("256M")
+        #expect(CLI.run(["io", r.path, "-c", "mkdir /huge", "-c", "chattr /huge --alloc-unit 2M", "-c", "touch /huge/f"]).status == 0)
+        #expect(CLI.run(["lsattr", r.path, "/huge", "/huge/f"]).stdout == "2M\t/huge\n2M\t/huge/f\n")
+        let j = CLI.run(["lsattr", r.path, "--json", "/huge/f"])
+        #expect(j.stdout.contains("\"alloc_unit\" : 2097152"), "\(j.stdout)")
+        #expect(CLI.run(["write", r.path, "/huge/f", "--offset", "1M"], stdin: Data("x".utf8)).status == 0)
+        let bmap = try #require(CLI.json(CLI.run(["bmap", r.path, "/huge/f", "--json"])))
+        #expect(bmap["blocks"] as? Int == 512, "one 2M unit: \(bmap)")
     }
 }

@@ -56,9 +56,23 @@ enum CrashScenarios {
         return [("empty", empty), ("populated", populated)]
     }
 
+    /// Punch and zero range zero bytes in place after their intent commits;
+    /// under deferred durability that commit does not fence by itself.
+    static let deferredFallocate: [CrashScenario] = [
+        ("fallocate punch hole, unaligned, deferred durability", FallocateMode([.punchHole, .keepSize]), Int64(1_000), Int64(14_000)),
+        ("fallocate zero range, deferred durability", FallocateMode.zeroRange, 3_000, 5_000),
+    ].map { name, mode, off, len in
+        var s = CrashScenario(name, setup: { fs in try fs.write(try fs.create("/fdef"), at: 0, bytes(20_000, seed: 38)) }) { fs in
+            try fs.fallocate(try fs.lookup("/fdef"), mode: mode, offset: off, length: len)
+            fs.sync()
+        }
+        s.options.durability = .deferred
+        return s
+    }
+
     /// Every scenario, with the crash runs' transaction cap.
     static var all: [CrashScenario] {
-        (plain + [condense, deferredBatch]).map { var s = $0; s.options.transactionLimit = transactionLimit; return s }
+        (plain + deferredFallocate + [condense, deferredBatch]).map { var s = $0; s.options.transactionLimit = transactionLimit; return s }
     }
 
     /// Three creates under deferred durability (as `daxfs io` runs them),

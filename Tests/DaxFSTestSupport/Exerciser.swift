@@ -11,8 +11,8 @@ import DaxFSFormat
 /// Operations: write, read, truncate (up and down), create, unlink,
 /// rename, remount (clean, or dropping the mount as a crash would and
 /// replaying the log), every fallocate mode (checked against
-/// `FallocateModel`, errors included) and dig-holes. Later issues add
-/// swap-extents and mapped access here.
+/// `FallocateModel`, errors included), dig-holes, and stores and loads
+/// through write and read mappings. Later issues add swap-extents here.
 public final class Exerciser {
     public enum Op: Equatable, CustomStringConvertible, Sendable {
         case write(file: Int, offset: Int, length: Int, seed: UInt64)
@@ -25,6 +25,10 @@ public final class Exerciser {
         /// fallocate(2) with a `FallocateMode` raw value.
         case fallocate(file: Int, mode: Int32, offset: Int, length: Int)
         case digHoles(file: Int)
+        /// Stores through a write mapping, then persist and release.
+        case mapWrite(file: Int, offset: Int, length: Int, seed: UInt64)
+        /// Loads through a read mapping (EINVAL past EOF).
+        case mapRead(file: Int, offset: Int, length: Int)
 
         public var description: String {
             switch self {
@@ -37,6 +41,8 @@ public final class Exerciser {
             case .remount(let c): "remount \(c ? "crash" : "clean")"
             case .fallocate(let f, let m, let o, let l): "fallocate \(f) \(m) \(o) \(l)"
             case .digHoles(let f): "dig \(f)"
+            case .mapWrite(let f, let o, let l, let s): "mapwrite \(f) \(o) \(l) \(s)"
+            case .mapRead(let f, let o, let l): "mapread \(f) \(o) \(l)"
             }
         }
 
@@ -57,6 +63,10 @@ public final class Exerciser {
                 guard let f = i(1), let m = Int32(w[2]), let o = i(3), let l = i(4) else { return nil }
                 self = .fallocate(file: f, mode: m, offset: o, length: l)
             case ("dig", 2): guard let f = i(1) else { return nil }; self = .digHoles(file: f)
+            case ("mapwrite", 5):
+                guard let f = i(1), let o = i(2), let l = i(3), let s = UInt64(w[4]) else { return nil }
+                self = .mapWrite(file: f, offset: o, length: l, seed: s)
+            case ("mapread", 4): guard let f = i(1), let o = i(2), let l = i(3) else { return nil }; self = .mapRead(file: f, offset: o, length: l)
             default: return nil
             }
         }
@@ -96,11 +106,17 @@ public final class Exerciser {
         let roll = rng.below(100)
         if !exists { return roll < 3 ? .remount(crash: rng.below(2) == 0) : .create(file: f) }
         switch roll {
-        case 0..<32:
+        case 0..<4:
+            let len = 1 + rng.below(rng.below(4) == 0 ? configuration.maxWrite : 16384)
+            return .mapWrite(file: f, offset: rng.below(max(1, configuration.maxFileSize - len)), length: len, seed: rng.next())
+        case 4..<32:
             let len = 1 + (rng.below(4) == 0 ? rng.below(configuration.maxWrite) : rng.below(8192))
             let off = rng.below(max(1, configuration.maxFileSize - len))
             return .write(file: f, offset: off, length: len, seed: rng.next())
-        case 32..<46: return .read(file: f, offset: rng.below(configuration.maxFileSize), length: 1 + rng.below(65536))
+        case 32..<42: return .read(file: f, offset: rng.below(configuration.maxFileSize), length: 1 + rng.below(65536))
+        case 42..<46:
+            let size = model[f]!.count
+            return .mapRead(file: f, offset: rng.below(max(1, size)), length: 1 + rng.below(rng.below(8) == 0 ? 65536 : 8192))
         case 46..<58: return .truncate(file: f, size: rng.below(configuration.maxFileSize))
         case 58..<64: return .unlink(file: f)
         case 64..<71: return .rename(from: f, to: rng.below(configuration.files))
@@ -189,6 +205,52 @@ public final class Exerciser {
             } catch let e as DaxError where want != nil || e.code == .ENOSPC {
                 if e.code != want && e.code != .ENOSPC { throw DaxError(.EIO, "fallocate failed with \(e.code) where the model expects \(want!)") }
             }
+        case .mapWrite(let f, let off, let len, let seed):
+            guard var m = model[f] else { return }
+            var r = SeededRandom(seed: seed)
+            let data = r.bytes(len)
+            do {
+                try fs.withMapping(try fs.lookup(Self.path(f)), offset: UInt64(off), length: UInt64(len), for: .write) { map in
+                    for s in map.segments {
+                        guard let b = s.base else { throw DaxError(.EIO, "a write mapping has a hole") }
+                        data.withUnsafeBytes { b.copyMemory(from: $0.baseAddress! + Int(s.fileOffset) - off, byteCount: s.count) }
+                    }
+                    map.persist()
+                }
+            } catch let e as DaxError where e.code == .ENOSPC { return }
+            if m.count < off + len { m.append(contentsOf: [UInt8](repeating: 0, count: off + len - m.count)) }
+            m.replaceSubrange(off..<(off + len), with: data)
+            model[f] = m
+        case .mapRead(let f, let off, let len):
+            guard let m = model[f] else { return }
+            do {
+                let got = try fs.withMapping(try fs.lookup(Self.path(f)), offset: UInt64(off), length: UInt64(len), for: .read) { $0.bytes() }
+                if off + len > m.count { throw DaxError(.EIO, "a read mapping past EOF succeeded") }
+                if got != Array(m[off..<(off + len)]) { throw DaxError(.EIO, "a read mapping shows other bytes than the model") }
+            } catch let e as DaxError where e.code == .EINVAL && off + len > m.count {}
+        case .mapWrite(let f, let off, let len, let seed):
+            guard var m = model[f] else { return }
+            var r = SeededRandom(seed: seed)
+            let data = r.bytes(len)
+            do {
+                try fs.withMapping(try fs.lookup(Self.path(f)), offset: UInt64(off), length: UInt64(len), for: .write) { map in
+                    for s in map.segments {
+                        guard let b = s.base else { throw DaxError(.EIO, "a write mapping has a hole") }
+                        data.withUnsafeBytes { b.copyMemory(from: $0.baseAddress! + Int(s.fileOffset) - off, byteCount: s.count) }
+                    }
+                    map.persist()
+                }
+            } catch let e as DaxError where e.code == .ENOSPC { return }
+            if m.count < off + len { m.append(contentsOf: [UInt8](repeating: 0, count: off + len - m.count)) }
+            m.replaceSubrange(off..<(off + len), with: data)
+            model[f] = m
+        case .mapRead(let f, let off, let len):
+            guard let m = model[f] else { return }
+            do {
+                let got = try fs.withMapping(try fs.lookup(Self.path(f)), offset: UInt64(off), length: UInt64(len), for: .read) { $0.bytes() }
+                if off + len > m.count { throw DaxError(.EIO, "a read mapping past EOF succeeded") }
+                if got != Array(m[off..<(off + len)]) { throw DaxError(.EIO, "a read mapping shows other bytes than the model") }
+            } catch let e as DaxError where e.code == .EINVAL && off + len > m.count {}
         case .digHoles(let f):
             guard model[f] != nil else { return }
             try fs.digHoles(try fs.lookup(Self.path(f)), offset: 0, length: nil)
