@@ -40,7 +40,10 @@ let package = Package(
         .target(name: "DaxCore", dependencies: ["CDaxShims"]),
         .target(name: "PMem", dependencies: ["DaxCore", "CPMem", "CDaxctl", "CNdctl", "CDaxShims"]),
         .target(name: "DaxFSFormat", dependencies: ["DaxCore"]),
-        .target(name: "DaxFS", dependencies: ["DaxCore", "PMem", "DaxFSFormat"]),
+        // Exclusivity is enforced statically; the dynamic checks cost the hot
+        // paths (a mapping taken and released) about a tenth of their time.
+        .target(name: "DaxFS", dependencies: ["DaxCore", "PMem", "DaxFSFormat"],
+                swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         .executableTarget(
             name: "daxfs",
             dependencies: [

@@ -93,6 +93,23 @@ struct ExtentMap: Sequence {
         return out
     }
 
+    /// Calls `body` with each extent overlapping file blocks [start, end),
+    /// clipped to it, in order, without building an array.
+    @inline(__always)
+    func forEachExtent(overlapping start: UInt64, _ end: UInt64, _ body: (Extent) -> Void) {
+        guard start < end else { return }
+        var i = tree.lastIndex(atOrBefore: start) ?? tree.startIndex
+        while i < tree.endIndex {
+            let e = tree[i]
+            if e.fileBlock >= end { break }
+            if e.fileEnd > start {
+                let s = Swift.max(e.fileBlock, start), t = Swift.min(e.fileEnd, end)
+                body(Extent(fileBlock: s, regionBlock: e.regionBlock + (s - e.fileBlock), count: t - s))
+            }
+            i = tree.index(after: i)
+        }
+    }
+
     /// The holes (unmapped runs) in file blocks [start, end), in order.
     func holes(in start: UInt64, _ end: UInt64) -> [Range<UInt64>] {
         var out: [Range<UInt64>] = []

@@ -38,7 +38,7 @@ extension Filesystem {
         let n = try fileNode(ino)
         let owner = n.invalidate.lockShared(mapping: true)
         do {
-            let segments: [Mapping.Segment]
+            let segments: Mapping.Segments
             if access == .read {
                 segments = try n.withReadLock {
                     try checkAlive(n)
@@ -97,24 +97,22 @@ extension Filesystem {
         return !n.extents.holes(in: from / bs, (to + bs - 1) / bs).isEmpty
     }
 
-    private func mappingSegments(_ n: Inode, _ from: UInt64, _ to: UInt64, mutable: Bool) -> [Mapping.Segment] {
+    /// The segments of bytes [from, to): the first one apart, so that the
+    /// common single-segment mapping allocates no array.
+    private func mappingSegments(_ n: Inode, _ from: UInt64, _ to: UInt64, mutable: Bool) -> Mapping.Segments {
         let bs = blockSize
         let base = UnsafeMutableRawPointer(mutating: media.bytes.baseAddress!)
-        var out: [Mapping.Segment] = []
+        var out = Mapping.Segments()
         var at = from
-        for e in n.extents.extents(overlapping: from / bs, (to + bs - 1) / bs) {
+        n.extents.forEachExtent(overlapping: from / bs, (to + bs - 1) / bs) { e in
             let s = max(e.fileBlock * bs, from), t = min(e.fileEnd * bs, to)
             if s > at { out.append(Mapping.Segment(fileOffset: at, count: Int(s - at), base: nil, regionOffset: 0)) }
             let r = Int(e.regionBlock * bs + (s - e.fileBlock * bs))
-            if let last = out.last, let lb = last.base, last.regionOffset + last.count == r {
-                out[out.count - 1] = Mapping.Segment(fileOffset: last.fileOffset, count: last.count + Int(t - s), base: lb, regionOffset: last.regionOffset)
-            } else {
-                out.append(Mapping.Segment(fileOffset: s, count: Int(t - s), base: base + r, regionOffset: r))
-            }
+            out.append(Mapping.Segment(fileOffset: s, count: Int(t - s), base: base + r, regionOffset: r))
             at = t
         }
         if at < to { out.append(Mapping.Segment(fileOffset: at, count: Int(to - at), base: nil, regionOffset: 0)) }
-        precondition(!mutable || out.allSatisfy { $0.base != nil }, "a write mapping with a hole")
+        precondition(!mutable || out.all.allSatisfy { $0.base != nil }, "a write mapping with a hole")
         return out
     }
 

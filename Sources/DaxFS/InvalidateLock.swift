@@ -35,8 +35,10 @@ final class InvalidateLock: @unchecked Sendable {
     private var shared = 0
     private var exclusive = false
     private var waiting = 0
-    /// Live mappings per thread that took them (pthread_self), for EDEADLK.
-    private var mappingsByThread: [UInt: Int] = [:]
+    /// Live mappings per thread that took them (pthread_self), for EDEADLK:
+    /// a short list (a few threads at most map one file at once), scanned
+    /// linearly, which is cheaper than hashing at these sizes.
+    private var mappingsByThread = ThreadCounts()
 
     init() {
         pthread_mutex_init(mutex, nil)
@@ -60,11 +62,11 @@ final class InvalidateLock: @unchecked Sendable {
     func lockShared(mapping: Bool) -> UInt {
         let me = UInt(bitPattern: Int(bitPattern: UInt(pthread_self())))
         pthread_mutex_lock(mutex)
-        while exclusive || (waiting > 0 && mappingsByThread[me] == nil) {
+        while exclusive || (waiting > 0 && mappingsByThread[me] == 0) {
             pthread_cond_wait(cond, mutex)
         }
         shared += 1
-        if mapping { mappingsByThread[me, default: 0] += 1 }
+        if mapping { mappingsByThread.add(me, 1) }
         pthread_mutex_unlock(mutex)
         return me
     }
@@ -76,9 +78,8 @@ final class InvalidateLock: @unchecked Sendable {
         precondition(shared > 0, "InvalidateLock.unlockShared without a shared hold")
         shared -= 1
         if let owner {
-            let left = (mappingsByThread[owner] ?? 0) - 1
-            precondition(left >= 0, "InvalidateLock: a mapping released twice")
-            mappingsByThread[owner] = left == 0 ? nil : left
+            precondition(mappingsByThread[owner] > 0, "InvalidateLock: a mapping released twice")
+            mappingsByThread.add(owner, -1)
         }
         if shared == 0 && waiting > 0 { pthread_cond_broadcast(cond) }
         pthread_mutex_unlock(mutex)
@@ -91,7 +92,8 @@ final class InvalidateLock: @unchecked Sendable {
         let me = UInt(bitPattern: Int(bitPattern: UInt(pthread_self())))
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        if let held = mappingsByThread[me] {
+        let held = mappingsByThread[me]
+        if held > 0 {
             throw DaxError(.EDEADLK, "this thread holds \(held) mapping\(held == 1 ? "" : "s") of inode \(ino); release \(held == 1 ? "it" : "them") before changing the file's blocks")
                 .with("ino", ino)
         }
@@ -128,6 +130,36 @@ final class InvalidateLock: @unchecked Sendable {
     var mappingCount: Int {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return mappingsByThread.values.reduce(0, +)
+        return mappingsByThread.total
     }
+}
+
+/// Counts per thread id, kept as a short array. Entries that drop to 0
+/// stay (a thread that maps a file usually maps it again) until the list
+/// passes 32 entries, when they are swept.
+struct ThreadCounts {
+    private var ids: [UInt] = []
+    private var counts: [Int] = []
+
+    subscript(id: UInt) -> Int {
+        for i in ids.indices where ids[i] == id { return counts[i] }
+        return 0
+    }
+
+    mutating func add(_ id: UInt, _ delta: Int) {
+        for i in ids.indices where ids[i] == id {
+            counts[i] += delta
+            return
+        }
+        precondition(delta > 0, "ThreadCounts: no entry to decrement")
+        if ids.count >= 32 {
+            let keep = ids.indices.filter { counts[$0] != 0 }
+            ids = keep.map { ids[$0] }
+            counts = keep.map { counts[$0] }
+        }
+        ids.append(id)
+        counts.append(delta)
+    }
+
+    var total: Int { counts.reduce(0, +) }
 }

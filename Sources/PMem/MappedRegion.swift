@@ -26,7 +26,9 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
     private let base: UnsafeMutableRawPointer
     private let mappedByLibpmem: Bool
     /// Page-aligned ranges flushed but not yet msync'd (msync path only).
-    private let pending = Mutex<[Range<Int>]>([])
+    /// Under a pthread mutex rather than `Synchronization.Mutex`, whose futex
+    /// ThreadSanitizer does not see (it reports false races through it).
+    private let pending = PendingRanges()
     private let pageMask = Int(RegionPath.pageSize) - 1
 
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }
@@ -220,5 +222,20 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
             }
         }
         return out
+    }
+}
+
+/// Page ranges waiting for an msync, under a pthread mutex.
+final class PendingRanges: @unchecked Sendable {
+    private let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var ranges: [Range<Int>] = []
+
+    init() { pthread_mutex_init(m, nil) }
+    deinit { pthread_mutex_destroy(m); m.deallocate() }
+
+    func withLock<T>(_ body: (inout [Range<Int>]) throws -> T) rethrows -> T {
+        pthread_mutex_lock(m)
+        defer { pthread_mutex_unlock(m) }
+        return try body(&ranges)
     }
 }
