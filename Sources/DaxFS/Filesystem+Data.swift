@@ -316,7 +316,7 @@ extension Filesystem {
             }
             tx.append(.inodeAttr(touched(n, size: newSize, now: wallClockNanoseconds())))
             try commit(&tx)
-            if let i = intent { try finishTruncate(i, node: n) }
+            if let i = intent { try finishingIntent(i) { try finishTruncate(i, node: n) } }
         } }
     }
 

@@ -234,7 +234,7 @@ extension Filesystem {
         var tx = TransactionBuilder()
         tx.append(.intent(intent))
         try commit(&tx)
-        try finishRangeIntent(intent, node: n)
+        try finishingIntent(intent) { try finishRangeIntent(intent, node: n) }
     }
 
     /// True when some byte of [from, to) lies in a mapped block.
@@ -277,7 +277,7 @@ extension Filesystem {
         let intent = IntentRecord(id: reserveIntentID(), kind: .zeroRange, flags: grow ? IntentRecord.growSizeFlag : 0,
                                   ino1: n.ino, block1: 0, ino2: 0, block2: 0, count: 0, done: 0, size1: offset, size2: end)
         try commitPlaced(n, placed, reservations) { tx in tx.append(.intent(intent)) }
-        try finishRangeIntent(intent, node: n)
+        try finishingIntent(intent) { try finishRangeIntent(intent, node: n) }
     }
 
     // MARK: collapse and insert
@@ -315,7 +315,7 @@ extension Filesystem {
         var tx = TransactionBuilder()
         tx.append(.intent(intent))
         try commit(&tx)
-        try finishRangeIntent(intent, node: n)
+        try finishingIntent(intent) { try finishRangeIntent(intent, node: n) }
     }
 
     private func insertLocked(_ n: Inode, offset: UInt64, length: UInt64) throws {
@@ -336,6 +336,19 @@ extension Filesystem {
     }
 
     // MARK: intents
+
+    /// Runs the steps after an intent's commit; if one fails, the intent
+    /// stays pending and the filesystem shuts down (`shutDown`), so that no
+    /// later change lands before the next mount finishes the intent against
+    /// the state it was logged for (a collapse run twice would shift twice).
+    func finishingIntent(_ intent: IntentRecord, _ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch {
+            shutDown("intent \(intent.id) (\(intent.kind) of inode \(intent.ino1)) could not finish: \(error)")
+            throw error
+        }
+    }
 
     /// Finishes a punch, zero-range or collapse intent on `node`, whose lock
     /// the caller holds exclusive. Idempotent: every step re-reads what the

@@ -29,13 +29,18 @@ extension Filesystem {
     /// - Complexity: O(log n + extents in the range), plus the allocation of
     ///   the holes for a write mapping.
     public func map(_ ino: InodeNumber, offset: UInt64, length: UInt64, for access: MapAccess) throws -> Mapping {
+        try map(try fileNode(ino), offset: offset, length: length, for: access)
+    }
+
+    /// `map` of an inode already looked up (a `DaxFile`'s).
+    func map(_ n: Inode, offset: UInt64, length: UInt64, for access: MapAccess) throws -> Mapping {
+        let ino = n.ino
         if access == .write { try checkWritable() }
         guard length > 0 else { throw DaxError(.EINVAL, "cannot map 0 bytes").with("ino", ino) }
         let (end, o) = offset.addingReportingOverflow(length)
         if o || end > Geometry.maximumFileSize || length > UInt64(Int.max) {
             throw DaxError(.EFBIG, "range [\(offset), +\(length)) passes the maximum file size \(Geometry.maximumFileSize)").with("ino", ino)
         }
-        let n = try fileNode(ino)
         let owner = n.invalidate.lockShared(mapping: true)
         do {
             let segments: Mapping.Segments
@@ -68,6 +73,16 @@ extension Filesystem {
             n.invalidate.unlockShared(owner: owner)
             throw error
         }
+    }
+
+    /// A handle on the file at `path` (or inode `ino`) for direct access:
+    /// it keeps the inode, so that mapping it again costs no lookup.
+    public func open(_ path: String) throws -> DaxFile {
+        DaxFile(fs: self, node: try fileNode(try lookup(path)))
+    }
+
+    public func open(_ ino: InodeNumber) throws -> DaxFile {
+        DaxFile(fs: self, node: try fileNode(ino))
     }
 
     /// Runs `body` with a mapping, released when it returns or throws.

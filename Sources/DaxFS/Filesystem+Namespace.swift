@@ -215,7 +215,7 @@ extension Filesystem {
                     let intent = removalRecords(node, into: &tx)
                     tx.append(.inodeAttr(touched(parent, now: now)))
                     try commit(&tx)
-                    if let i = intent { try finishTruncate(i, node: node) }
+                    if let i = intent { try finishingIntent(i) { try finishTruncate(i, node: node) } }
                 }
             }
         }
@@ -326,7 +326,7 @@ extension Filesystem {
                 tx.append(.inodeAttr(touched(sp, now: now)))
                 if dp !== sp { tx.append(.inodeAttr(touched(dp, now: now))) }
                 try commit(&tx)
-                if let i = intent, let v = victim { try finishTruncate(i, node: v) }
+                if let i = intent, let v = victim { try finishingIntent(i) { try finishTruncate(i, node: v) } }
             } }
         }
     }

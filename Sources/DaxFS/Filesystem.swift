@@ -106,6 +106,10 @@ public final class Filesystem: @unchecked Sendable {
     private var lock: RegionLock?
     private let mountedFlag = Lock()
     private var mounted = true
+    /// Set when an operation failed after its intent committed: the intent
+    /// stays pending for the next mount to finish, so nothing may change the
+    /// file (or anything) before then. Guarded by `mountedFlag`.
+    private var shutDownReason: String?
 
     /// Mounts the region at `path`.
     ///
@@ -197,6 +201,13 @@ public final class Filesystem: @unchecked Sendable {
         logLock.withLock { media.fence() }
     }
 
+    /// Refuses every later change (EIO) until the next mount: for an
+    /// operation whose intent committed but whose later steps failed, so
+    /// that recovery finishes the intent on the state it was logged against.
+    func shutDown(_ why: String) {
+        mountedFlag.withLock { if shutDownReason == nil { shutDownReason = why } }
+    }
+
     /// Throws EBADF after `unmount`.
     func checkMounted() throws {
         let m = mountedFlag.withLock { mounted }
@@ -205,6 +216,9 @@ public final class Filesystem: @unchecked Sendable {
 
     func checkWritable() throws {
         try checkMounted()
+        if let why = mountedFlag.withLock({ shutDownReason }) {
+            throw DaxError(.EIO, "\(path) was shut down: \(why); unmount and mount again to finish it").with("region", path)
+        }
         if isReadOnly {
             throw DaxError(.EROFS, "\(path) is mounted read-only" + (readOnlyReason.map { ": \($0)" } ?? "")).with("region", path)
         }

@@ -38,6 +38,9 @@ import DaxFSTestSupport
             #expect(m.segments.count == 2 && m.segments[0].base == nil && m.segments[1].base != nil)
         }
         #expect(throws: DaxError.self) { try fs2.map(f2, offset: 0, length: 5 * 4096, for: .read) }
+        let file = try fs2.open("/m")
+        #expect(try file.withMapping(4096, 4096, for: .read) { $0.bytes() } == [UInt8](repeating: 0x5A, count: 4096))
+        try file.sync()
         try fs2.unmount()
     }
 
