@@ -362,6 +362,7 @@ extension Filesystem {
     /// - collapse: free [block1, block1+count) in bounded steps; the last
     ///   step shifts the rest down, sets the size to size1 and ends the intent.
     func finishRangeIntent(_ intent: IntentRecord, node n: Inode) throws {
+        if options.faults.contains(.intentStepsFail) { throw DaxError(.EIO, "injected failure after intent \(intent.id)") }
         let bs = blockSize
         var zeroed = false
         // The intent must be durable before any byte is zeroed in place: under

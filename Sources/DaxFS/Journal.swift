@@ -121,4 +121,7 @@ public struct FaultInjection: OptionSet, Sendable {
     public static let checkpointHeaderBeforeChunks = FaultInjection(rawValue: 1 << 3)
     /// A transaction is stored without a flush, so the log can run ahead of it.
     public static let logTailBeforeRecord = FaultInjection(rawValue: 1 << 4)
+    /// Not a persistence bug: the steps after a range intent's commit fail
+    /// with EIO, as a failed checkpoint inside them would.
+    public static let intentStepsFail = FaultInjection(rawValue: 1 << 5)
 }

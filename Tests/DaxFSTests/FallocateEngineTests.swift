@@ -104,4 +104,32 @@ import DaxFSTestSupport
         try fs.checkInvariants()
         try fs.unmount()
     }
+
+    /// A failure after a collapse intent commits shuts the filesystem down:
+    /// nothing else lands before the next mount finishes the collapse, once.
+    @Test func aFailedIntentShutsDownUntilTheNextMount() throws {
+        let r = TempRegion()
+        try r.format(size: 64 << 20)
+        var o = Filesystem.Options()
+        o.transactionLimit = 1024
+        var model: [UInt8] = []
+        try withMount(r, o) { fs in
+            let f = try fs.create("/f")
+            for i in 0..<60 { try fs.write(f, at: UInt64(i) * 8192, bytes(4096, UInt64(i))) }
+            model = try fs.read(f, at: 0, count: 60 * 8192)
+        }
+        o.faults = .intentStepsFail
+        do {                                                        // the mount is dropped at the end, as after a crash
+            let fs = try Filesystem.mount(r.path, options: o)
+            let f = try fs.lookup("/f")
+            #expect(throws: DaxError.self) { try fs.fallocate(f, mode: .collapseRange, offset: 0, length: 8192 * 50) }
+            do { try fs.write(f, at: 0, [1, 2, 3]); Issue.record("a write landed after a failed intent") }
+            catch let e as DaxError { #expect(e.code == .EIO && e.message.contains("shut down"), "\(e)") }
+        }
+        try withMount(r) { fs in
+            #expect(FallocateModel.apply(&model, mode: .collapseRange, offset: 0, length: 8192 * 50, unit: 4096) == nil)
+            #expect(try fs.read(try fs.lookup("/f"), at: 0, count: model.count + 1) == model, "recovery did not finish the collapse exactly once")
+            try fs.checkInvariants()
+        }
+    }
 }
