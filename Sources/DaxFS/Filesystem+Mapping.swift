@@ -151,8 +151,8 @@ extension Filesystem {
             throw DaxError(.EINVAL, "allocation unit \(unit) is smaller than the block size \(blockSize)").with("path", path)
         }
         let n = try node(try lookup(path))
-        if n.invalidate.mappingCount > 0 {
-            throw DaxError(.EBUSY, "\(path) has live mappings; release them before changing its allocation unit").with("path", path)
+        if n.invalidate.sharedCount > 0 {
+            throw DaxError(.EBUSY, "\(path) has live mappings or I/O in flight; release them before changing its allocation unit").with("path", path)
         }
         try n.withInvalidateExclusive(timeout: 0) { try n.withWriteLock {
             try checkAlive(n)

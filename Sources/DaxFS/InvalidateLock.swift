@@ -1,4 +1,5 @@
 import DaxCore
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,18 +28,27 @@ import Glibc
 /// metadata lock (`Inode.withReadLock`/`withWriteLock`); several invalidate
 /// locks are taken in inode-number order.
 ///
-/// - Complexity: every operation is O(1) plus a dictionary update keyed by
-///   thread for mapping holders, under one uncontended mutex in the common case.
+/// **Implementation.** One atomic word holds the shared count and two flags
+/// (EXCLUSIVE, WAITING); an uncontended shared hold is one compare-and-swap
+/// and its release one atomic subtract. The flags change only under a
+/// pthread mutex, whose condition variable carries every wait, so no wake-up
+/// is lost: a waiter sets WAITING before it looks at the count, and a
+/// release that brings the count to 0 with WAITING set takes the mutex to
+/// broadcast. Which threads hold mappings is kept per thread
+/// (`ThreadHolds`, thread-local), each count atomic so that a mapping may be
+/// released on another thread.
+/// - Complexity: O(1) uncontended, plus a scan of the calling thread's
+///   short list of held locks for a mapping.
 final class InvalidateLock: @unchecked Sendable {
+    private static let exclusiveBit: UInt64 = 1 << 63
+    private static let waitingBit: UInt64 = 1 << 62
+    private static let countMask: UInt64 = (1 << 62) - 1
+
+    private let word = Atomic<UInt64>(0)
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var shared = 0
-    private var exclusive = false
+    /// Exclusive waiters; under `mutex`.
     private var waiting = 0
-    /// Live mappings per thread that took them (pthread_self), for EDEADLK:
-    /// a short list (a few threads at most map one file at once), scanned
-    /// linearly, which is cheaper than hashing at these sizes.
-    private var mappingsByThread = ThreadCounts()
 
     init() {
         pthread_mutex_init(mutex, nil)
@@ -56,110 +66,149 @@ final class InvalidateLock: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    /// Takes the lock shared; for a mapping, records the calling thread as
-    /// its owner and returns the owner to pass to `unlockShared`.
+    /// Takes the lock shared. For a mapping, returns the calling thread's
+    /// hold count for this lock, to pass to `unlockShared`.
     @discardableResult
-    func lockShared(mapping: Bool) -> UInt {
-        let me = UInt(bitPattern: Int(bitPattern: UInt(pthread_self())))
+    func lockShared(mapping: Bool) -> HoldCount? {
+        let hold = mapping ? ThreadHolds.current.count(for: self) : nil
+        let holder = hold.map { $0.value.load(ordering: .relaxed) > 0 } ?? false
+        var s = word.load(ordering: .relaxed)
+        while s & Self.exclusiveBit == 0 && (s & Self.waitingBit == 0 || holder) {
+            let (done, now) = word.compareExchange(expected: s, desired: s + 1, ordering: .acquiring)
+            if done {
+                hold?.value.add(1, ordering: .relaxed)
+                return hold
+            }
+            s = now
+        }
         pthread_mutex_lock(mutex)
-        while exclusive || (waiting > 0 && mappingsByThread[me] == 0) {
+        while true {
+            let s = word.load(ordering: .relaxed)
+            if s & Self.exclusiveBit == 0 && (s & Self.waitingBit == 0 || holder) {
+                if word.compareExchange(expected: s, desired: s + 1, ordering: .acquiring).exchanged { break }
+                continue
+            }
             pthread_cond_wait(cond, mutex)
         }
-        shared += 1
-        if mapping { mappingsByThread.add(me, 1) }
         pthread_mutex_unlock(mutex)
-        return me
+        hold?.value.add(1, ordering: .relaxed)
+        return hold
     }
 
     /// Drops one shared hold; `owner` is what `lockShared(mapping: true)`
     /// returned, nil for a copy-style hold.
-    func unlockShared(owner: UInt?) {
-        pthread_mutex_lock(mutex)
-        precondition(shared > 0, "InvalidateLock.unlockShared without a shared hold")
-        shared -= 1
+    func unlockShared(owner: HoldCount?) {
         if let owner {
-            precondition(mappingsByThread[owner] > 0, "InvalidateLock: a mapping released twice")
-            mappingsByThread.add(owner, -1)
+            let left = owner.value.subtract(1, ordering: .relaxed).newValue
+            precondition(left >= 0, "InvalidateLock: a mapping released twice")
         }
-        if shared == 0 && waiting > 0 { pthread_cond_broadcast(cond) }
-        pthread_mutex_unlock(mutex)
+        let now = word.subtract(1, ordering: .releasing).newValue
+        precondition(now & Self.countMask != Self.countMask, "InvalidateLock.unlockShared without a shared hold")
+        if now & Self.countMask == 0 && now & Self.waitingBit != 0 {
+            pthread_mutex_lock(mutex)
+            pthread_cond_broadcast(cond)
+            pthread_mutex_unlock(mutex)
+        }
     }
 
     /// Takes the lock exclusive, waiting up to `timeout` seconds for shared
     /// holders to go. Throws EDEADLK when the calling thread holds a mapping
     /// of this inode, EBUSY when the holders outlast the timeout.
     func lockExclusive(timeout: Double, ino: UInt64) throws {
-        let me = UInt(bitPattern: Int(bitPattern: UInt(pthread_self())))
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        let held = mappingsByThread[me]
+        let held = ThreadHolds.current.held(self)
         if held > 0 {
             throw DaxError(.EDEADLK, "this thread holds \(held) mapping\(held == 1 ? "" : "s") of inode \(ino); release \(held == 1 ? "it" : "them") before changing the file's blocks")
                 .with("ino", ino)
         }
-        guard exclusive || shared > 0 else { exclusive = true; return }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        if tryTakeExclusive() { return }
         waiting += 1
+        word.bitwiseOr(Self.waitingBit, ordering: .sequentiallyConsistent)
         defer {
             waiting -= 1
-            if waiting == 0 { pthread_cond_broadcast(cond) }     // holders held back by this waiter may go on
+            if waiting == 0 {
+                word.bitwiseAnd(~Self.waitingBit, ordering: .sequentiallyConsistent)
+                pthread_cond_broadcast(cond)                // holders held back by the waiter may go on
+            }
         }
         var deadline = timespec()
         clock_gettime(CLOCK_MONOTONIC, &deadline)
-        let whole = timeout.rounded(.down)
+        let whole = max(0, timeout).rounded(.down)
         deadline.tv_sec += Int(whole)
-        deadline.tv_nsec += Int((timeout - whole) * 1e9)
+        deadline.tv_nsec += Int((max(0, timeout) - whole) * 1e9)
         if deadline.tv_nsec >= 1_000_000_000 { deadline.tv_sec += 1; deadline.tv_nsec -= 1_000_000_000 }
-        while exclusive || shared > 0 {
-            if pthread_cond_timedwait(cond, mutex, &deadline) == ETIMEDOUT && (exclusive || shared > 0) {
-                throw DaxError(.EBUSY, "inode \(ino) still has \(shared) mapping\(shared == 1 ? "" : "s") or I/O in flight after \(timeout) s; release the mappings and retry")
+        while !tryTakeExclusive() {
+            if pthread_cond_timedwait(cond, mutex, &deadline) == ETIMEDOUT && !tryTakeExclusive() {
+                let n = word.load(ordering: .relaxed) & Self.countMask
+                throw DaxError(.EBUSY, "inode \(ino) still has \(n) mapping\(n == 1 ? "" : "s") or I/O in flight after \(timeout) s; release the mappings and retry")
                     .with("ino", ino)
             }
         }
-        exclusive = true
+    }
+
+    /// Sets EXCLUSIVE when no one holds the lock. Called under `mutex`.
+    private func tryTakeExclusive() -> Bool {
+        var s = word.load(ordering: .sequentiallyConsistent)
+        while s & Self.exclusiveBit == 0 && s & Self.countMask == 0 {
+            let (done, now) = word.compareExchange(expected: s, desired: s | Self.exclusiveBit, ordering: .sequentiallyConsistent)
+            if done { return true }
+            s = now
+        }
+        return false
     }
 
     func unlockExclusive() {
         pthread_mutex_lock(mutex)
-        precondition(exclusive, "InvalidateLock.unlockExclusive without the exclusive hold")
-        exclusive = false
+        let old = word.bitwiseAnd(~Self.exclusiveBit, ordering: .releasing).oldValue
+        precondition(old & Self.exclusiveBit != 0, "InvalidateLock.unlockExclusive without the exclusive hold")
         pthread_cond_broadcast(cond)
         pthread_mutex_unlock(mutex)
     }
 
-    /// Live mappings of this inode (for chattr's EBUSY and for tests).
-    var mappingCount: Int {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return mappingsByThread.total
-    }
+    /// Shared holders right now: live mappings and copy-style I/O in flight.
+    var sharedCount: Int { Int(word.load(ordering: .acquiring) & Self.countMask) }
 }
 
-/// Counts per thread id, kept as a short array. Entries that drop to 0
-/// stay (a thread that maps a file usually maps it again) until the list
-/// passes 32 entries, when they are swept.
-struct ThreadCounts {
-    private var ids: [UInt] = []
-    private var counts: [Int] = []
+/// How many mappings one thread holds under one invalidate lock. Only its
+/// thread looks it up; any thread may release into it (atomically).
+final class HoldCount: @unchecked Sendable {
+    let lock: ObjectIdentifier
+    let value = Atomic<Int>(0)
+    init(_ lock: ObjectIdentifier) { self.lock = lock }
+}
 
-    subscript(id: UInt) -> Int {
-        for i in ids.indices where ids[i] == id { return counts[i] }
+/// The calling thread's hold counts (thread-local, through a pthread key):
+/// a short list, scanned linearly. Entries whose count is 0 are swept when
+/// the list passes 32.
+final class ThreadHolds: @unchecked Sendable {
+    private var holds: [HoldCount] = []
+
+    private static let key: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k) { p in if let p { Unmanaged<ThreadHolds>.fromOpaque(p).release() } }
+        return k
+    }()
+
+    static var current: ThreadHolds {
+        if let p = pthread_getspecific(key) { return Unmanaged<ThreadHolds>.fromOpaque(p).takeUnretainedValue() }
+        let t = ThreadHolds()
+        pthread_setspecific(key, Unmanaged.passRetained(t).toOpaque())
+        return t
+    }
+
+    func count(for lock: InvalidateLock) -> HoldCount {
+        let id = ObjectIdentifier(lock)
+        for h in holds where h.lock == id { return h }
+        if holds.count >= 32 { holds.removeAll { $0.value.load(ordering: .relaxed) == 0 } }
+        let h = HoldCount(id)
+        holds.append(h)
+        return h
+    }
+
+    func held(_ lock: InvalidateLock) -> Int {
+        let id = ObjectIdentifier(lock)
+        for h in holds where h.lock == id { return h.value.load(ordering: .relaxed) }
         return 0
     }
-
-    mutating func add(_ id: UInt, _ delta: Int) {
-        for i in ids.indices where ids[i] == id {
-            counts[i] += delta
-            return
-        }
-        precondition(delta > 0, "ThreadCounts: no entry to decrement")
-        if ids.count >= 32 {
-            let keep = ids.indices.filter { counts[$0] != 0 }
-            ids = keep.map { ids[$0] }
-            counts = keep.map { counts[$0] }
-        }
-        ids.append(id)
-        counts.append(delta)
-    }
-
-    var total: Int { counts.reduce(0, +) }
 }

@@ -41,11 +41,11 @@ public final class Mapping: @unchecked Sendable {
     /// The segments in file order (built on each call; see `pointer` for the contiguous case).
     public var segments: [Segment] { parts.all }
     private let node: Inode
-    private let owner: UInt
+    private let owner: HoldCount?
     private let media: PersistentMedia
     private let released = Atomic<Bool>(false)
 
-    init(node: Inode, owner: UInt, media: PersistentMedia, offset: UInt64, length: UInt64, access: MapAccess, segments: Segments) {
+    init(node: Inode, owner: HoldCount?, media: PersistentMedia, offset: UInt64, length: UInt64, access: MapAccess, segments: Segments) {
         self.node = node; self.owner = owner; self.media = media
         ino = node.ino; self.offset = offset; self.length = length; self.access = access; parts = segments
     }
