@@ -130,13 +130,16 @@ public struct CrashHarness: Sendable {
         return media.mediaImage
     }
 
-    /// The image left by running `prepare` on `base` and crashing right after
-    /// (nothing unmounted: the log keeps its records).
+    /// The image left by running `prepare` on `base`, syncing, and crashing
+    /// right after (nothing unmounted: the log keeps its records). The sync
+    /// matters under deferred durability, where without it the setup of a
+    /// scenario would silently not be in its starting image.
     public static func image(from base: [UInt8], options: Filesystem.Options = .init(),
                              prepare: (Filesystem) throws -> Void) throws -> [UInt8] {
         let media = RecordingMedia(image: base, capturesPayloads: false)
         let fs = try Filesystem.mount(media: media, options: options)
         try prepare(fs)
+        fs.sync()
         return media.mediaImage
     }
 
