@@ -30,6 +30,16 @@ enum CrashScenarios {
         for i in 0..<runs { try fs.write(f, at: UInt64(i) * 8192, bytes(100, seed: UInt64(i))) }
     }
 
+    /// Two files of `blocks` one-block extents each, written alternately so
+    /// that no two blocks of one file are adjacent; every block differs.
+    static func interleaved(_ fs: Filesystem, _ p1: String, _ p2: String, blocks: Int) throws {
+        let a = try fs.create(p1), b = try fs.create(p2)
+        for i in 0..<blocks {
+            try fs.write(a, at: UInt64(i) * 4096, bytes(4096, seed: 1000 + UInt64(i)))
+            try fs.write(b, at: UInt64(i) * 4096, bytes(4096, seed: 2000 + UInt64(i)))
+        }
+    }
+
     /// The empty filesystem, and one that holds every kind of log record
     /// (INODE, INODE_FREE, INODE_ATTR, EXTENT_MAP, EXTENT_UNMAP, ALLOC, FREE,
     /// INTENT, INTENT_DONE) in its checkpoint and in its log.
@@ -193,6 +203,25 @@ enum CrashScenarios {
             try fs.write(f, at: 5_000, bytes(10, seed: 37))
         }) { fs in
             try fs.digHoles(try fs.lookup("/fd"), offset: 0, length: nil)
+        },
+        // swap-extents: exactly the before or the after state of both files.
+        CrashScenario("swap-extents of whole files, 1 extent each", setup: { fs in
+            try fs.write(try fs.create("/s1"), at: 0, bytes(8_192, seed: 40))
+            try fs.write(try fs.create("/s2"), at: 0, bytes(5_000, seed: 41))
+        }) { fs in
+            try fs.swapExtents(try fs.lookup("/s1"), try fs.lookup("/s2"), toEOF: true)
+        },
+        CrashScenario("swap-extents of whole files, 10 extents each (intent)", setup: { fs in try interleaved(fs, "/s1", "/s2", blocks: 10) }) { fs in
+            try fs.swapExtents(try fs.lookup("/s1"), try fs.lookup("/s2"), toEOF: true)
+        },
+        CrashScenario("swap-extents to EOF from offsets, unequal sizes (intent)", setup: { fs in
+            try interleaved(fs, "/s1", "/s2", blocks: 8)
+            try fs.truncate(try fs.lookup("/s2"), size: 5 * 4096 + 100)
+        }) { fs in
+            try fs.swapExtents(try fs.lookup("/s1"), try fs.lookup("/s2"), offset1: 4096, offset2: 8192, toEOF: true)
+        },
+        CrashScenario("swap-extents of two ranges of one file (intent)", setup: { fs in try interleaved(fs, "/s1", "/s2", blocks: 12) }) { fs in
+            try fs.swapExtents(try fs.lookup("/s1"), try fs.lookup("/s1"), offset1: 0, offset2: 6 * 4096, length: 5 * 4096)
         },
         CrashScenario("checkpoint", contract: .unchanged) { fs in try fs.checkpoint() },
         CrashScenario("mount and recovery", contract: .unchanged, crashDuringMount: true) { _ in },
