@@ -8,6 +8,7 @@ enum Registry {
             EngineRows.group,
             AllocationRows.group,
             FallocateRows.group,
+            SwapRows.group,
             DirectAccessRows.group,
             FileRows.group,
         ]
