@@ -93,7 +93,8 @@ extension Filesystem {
     /// Errors: EISDIR (a directory), ENOENT, EINVAL (offsets, or a length
     /// that does not reach EOF of both files, not multiples of the
     /// allocation unit; different allocation units; a range outside its
-    /// file; overlapping ranges of one file; a length of 0), EFBIG, EBUSY
+    /// file; overlapping ranges of one file; to-eof within one file; a
+    /// length of 0), EFBIG, EBUSY
     /// (the token, or mappings that are not released), EDEADLK, EROFS, and
     /// ENOSPC when the metadata has no room for the split extents.
     @discardableResult
@@ -156,6 +157,7 @@ extension Filesystem {
         var len: UInt64
         var newSize1 = size1, newSize2 = size2
         if toEOF {
+            guard a !== b else { throw DaxError(.EINVAL, "--to-eof exchanges two files' tails and sizes; it needs two different files").with("ino", a.ino) }
             guard offset1 <= size1, offset2 <= size2 else {
                 throw DaxError(.EINVAL, "with --to-eof the offsets must not pass the ends of the files (offset1 \(offset1) of size \(size1), offset2 \(offset2) of size \(size2))")
             }

@@ -29,6 +29,8 @@ public final class Exerciser {
         case mapWrite(file: Int, offset: Int, length: Int, seed: UInt64)
         /// Loads through a read mapping (EINVAL past EOF).
         case mapRead(file: Int, offset: Int, length: Int)
+        /// swap-extents: kind 0 whole files, 1 to EOF from the offsets, 2 a range of `length`.
+        case swap(a: Int, b: Int, kind: Int, offset1: Int, offset2: Int, length: Int)
 
         public var description: String {
             switch self {
@@ -43,6 +45,7 @@ public final class Exerciser {
             case .digHoles(let f): "dig \(f)"
             case .mapWrite(let f, let o, let l, let s): "mapwrite \(f) \(o) \(l) \(s)"
             case .mapRead(let f, let o, let l): "mapread \(f) \(o) \(l)"
+            case .swap(let a, let b, let k, let o1, let o2, let l): "swap \(a) \(b) \(k) \(o1) \(o2) \(l)"
             }
         }
 
@@ -67,6 +70,9 @@ public final class Exerciser {
                 guard let f = i(1), let o = i(2), let l = i(3), let s = UInt64(w[4]) else { return nil }
                 self = .mapWrite(file: f, offset: o, length: l, seed: s)
             case ("mapread", 4): guard let f = i(1), let o = i(2), let l = i(3) else { return nil }; self = .mapRead(file: f, offset: o, length: l)
+            case ("swap", 7):
+                guard let a = i(1), let b = i(2), let k = i(3), let o1 = i(4), let o2 = i(5), let l = i(6) else { return nil }
+                self = .swap(a: a, b: b, kind: k, offset1: o1, offset2: o2, length: l)
             default: return nil
             }
         }
@@ -87,6 +93,9 @@ public final class Exerciser {
     public private(set) var log: [Op] = []
     private var model: [Int: [UInt8]] = [:]
     private var scratch: [UInt8] = []
+    /// How many operations of each kind ran, and how many were refused with
+    /// the error the model predicted ("swap", "swap refused", ...).
+    public private(set) var tally: [String: Int] = [:]
 
     public init(configuration: Configuration = Configuration()) throws {
         self.configuration = configuration
@@ -130,6 +139,16 @@ public final class Exerciser {
             return .fallocate(file: f, mode: mode.rawValue, offset: off, length: len)
         case 87: return .digHoles(file: f)
         case 88..<90: return .remount(crash: rng.below(2) == 0)
+        case 90..<95:
+            let g = rng.below(configuration.files)
+            let s1 = model[f]!.count, s2 = model[g]?.count ?? 0
+            let kind = rng.below(3)
+            func offset(_ size: Int) -> Int { rng.below(8) == 0 ? rng.below(size + 1) : rng.below(size / 4096 + 1) * 4096 }
+            let o1 = kind == 0 ? 0 : offset(s1), o2 = kind == 0 ? 0 : offset(s2)
+            let room = max(0, min(s1 - min(o1, s1), s2 - min(o2, s2)))
+            var len = rng.below(8) == 0 ? rng.below(65536) : (1 + rng.below(max(1, room / 4096))) * 4096
+            if kind == 2 && rng.below(4) == 0 { len = room }   // to the end of one or both, maybe unaligned
+            return .swap(a: f, b: g, kind: kind, offset1: o1, offset2: o2, length: len)
         default: return .create(file: rng.below(configuration.files))
         }
     }
@@ -228,29 +247,22 @@ public final class Exerciser {
                 if off + len > m.count { throw DaxError(.EIO, "a read mapping past EOF succeeded") }
                 if got != Array(m[off..<(off + len)]) { throw DaxError(.EIO, "a read mapping shows other bytes than the model") }
             } catch let e as DaxError where e.code == .EINVAL && off + len > m.count {}
-        case .mapWrite(let f, let off, let len, let seed):
-            guard var m = model[f] else { return }
-            var r = SeededRandom(seed: seed)
-            let data = r.bytes(len)
+        case .swap(let a, let b, let kind, let o1, let o2, let len):
+            guard model[a] != nil, model[b] != nil else { return }
+            let want = SwapModel.apply(&model, a, b, kind: kind, offset1: o1, offset2: o2, length: len)
             do {
-                try fs.withMapping(try fs.lookup(Self.path(f)), offset: UInt64(off), length: UInt64(len), for: .write) { map in
-                    for s in map.segments {
-                        guard let b = s.base else { throw DaxError(.EIO, "a write mapping has a hole") }
-                        data.withUnsafeBytes { b.copyMemory(from: $0.baseAddress! + Int(s.fileOffset) - off, byteCount: s.count) }
-                    }
-                    map.persist()
+                let ia = try fs.lookup(Self.path(a)), ib = try fs.lookup(Self.path(b))
+                switch kind {
+                case 0: try fs.swapExtents(ia, ib, toEOF: true)
+                case 1: try fs.swapExtents(ia, ib, offset1: UInt64(o1), offset2: UInt64(o2), toEOF: true)
+                default: try fs.swapExtents(ia, ib, offset1: UInt64(o1), offset2: UInt64(o2), length: UInt64(len))
                 }
-            } catch let e as DaxError where e.code == .ENOSPC { return }
-            if m.count < off + len { m.append(contentsOf: [UInt8](repeating: 0, count: off + len - m.count)) }
-            m.replaceSubrange(off..<(off + len), with: data)
-            model[f] = m
-        case .mapRead(let f, let off, let len):
-            guard let m = model[f] else { return }
-            do {
-                let got = try fs.withMapping(try fs.lookup(Self.path(f)), offset: UInt64(off), length: UInt64(len), for: .read) { $0.bytes() }
-                if off + len > m.count { throw DaxError(.EIO, "a read mapping past EOF succeeded") }
-                if got != Array(m[off..<(off + len)]) { throw DaxError(.EIO, "a read mapping shows other bytes than the model") }
-            } catch let e as DaxError where e.code == .EINVAL && off + len > m.count {}
+                if let want { throw DaxError(.EIO, "swap-extents succeeded where the model expects \(want)") }
+                tally[["swap whole", "swap to-eof", "swap range"][min(kind, 2)], default: 0] += 1
+            } catch let e as DaxError where want != nil {
+                if e.code != want { throw DaxError(.EIO, "swap-extents failed with \(e.code) where the model expects \(want!): \(e.message)") }
+                tally["swap refused", default: 0] += 1
+            }
         case .digHoles(let f):
             guard model[f] != nil else { return }
             try fs.digHoles(try fs.lookup(Self.path(f)), offset: 0, length: nil)

@@ -51,7 +51,7 @@ struct Fsx: ParsableCommand {
                 print("fsx: op log \(file); replay with: swift run -c release daxfs-fsx --replay \(file)")
                 throw ExitCode(1)
             }
-            print("fsx: seed \(seed): \(per) operations in \(String(format: "%.1f", Date().timeIntervalSince(t))) s, all files checked after each")
+            print("fsx: seed \(seed): \(per) operations in \(String(format: "%.1f", Date().timeIntervalSince(t))) s, all files checked after each; \(x.tally.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))")
         }
         print("fsx: \(per * list.count) operations, \(list.count) seeds, \(String(format: "%.1f", Date().timeIntervalSince(t0))) s")
     }
