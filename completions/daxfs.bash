@@ -173,13 +173,13 @@ _daxfs() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    mkfs|info|devices|ls|stat|mkdir|touch|rm|rmdir|mv|put|get|cat|write|read|truncate|fallocate|bmap|df|chattr|lsattr|io|help)
+    mkfs|info|devices|ls|stat|mkdir|touch|rm|rmdir|mv|put|get|cat|write|read|truncate|fallocate|bmap|df|chattr|lsattr|swap-extents|io|help)
         # Offer subcommand argument completions
         "_daxfs_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'mkfs info devices ls stat mkdir touch rm rmdir mv put get cat write read truncate fallocate bmap df chattr lsattr io help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'mkfs info devices ls stat mkdir touch rm rmdir mv put get cat write read truncate fallocate bmap df chattr lsattr swap-extents io help' -- "${cur}"))
         ;;
     esac
 }
@@ -583,6 +583,38 @@ _daxfs_lsattr() {
     repeating_options=()
     non_repeating_options=()
     __daxfs_offer_flags_options -1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __daxfs_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_daxfs_swap-extents() {
+    repeating_flags=()
+    non_repeating_flags=(--to-eof --dry-run --json -v --verbose --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--offset1 --offset2 --length --if-unchanged)
+    __daxfs_offer_flags_options 3
+
+    # Offer option value completions
+    case "${prev}" in
+    '--offset1')
+        return
+        ;;
+    '--offset2')
+        return
+        ;;
+    '--length')
+        return
+        ;;
+    '--if-unchanged')
+        return
+        ;;
+    esac
 
     # Offer positional completions
     case "${positional_number}" in

@@ -64,6 +64,8 @@ function __daxfs_parse_tokens -S
             __daxfs_parse_subcommand 2 'alloc-unit=' 'version' 'h/help'
         case 'lsattr'
             __daxfs_parse_subcommand -r 2 'json' 'version' 'h/help'
+        case 'swap-extents'
+            __daxfs_parse_subcommand 3 'offset1=' 'offset2=' 'length=' 'to-eof' 'dry-run' 'if-unchanged=' 'json' 'v/verbose' 'version' 'h/help'
         case 'io'
             __daxfs_parse_subcommand 1 'c=+' 'f=' 'keep-going' 'version' 'h/help'
         case 'help'
@@ -144,6 +146,7 @@ complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs" 
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs" -eq 1' -fa 'df' -d 'Show space usage and free-space fragmentation.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs" -eq 1' -fa 'chattr' -d 'Set the allocation unit of a file or directory.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs" -eq 1' -fa 'lsattr' -d 'Show the allocation unit of files and directories.'
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs" -eq 1' -fa 'swap-extents' -d 'Exchange the extents of two file ranges atomically, without copying data.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs" -eq 1' -fa 'io' -d 'Run file commands under one mount (batch mode).'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs mkfs" -eq 1' -F
@@ -250,6 +253,17 @@ complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs l
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs lsattr" json' -l 'json' -d 'Print the result as JSON.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs lsattr" version' -l 'version' -d 'Show the version.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs lsattr" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs swap-extents" -eq 1' -F
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs swap-extents" offset1' -l 'offset1' -d 'Offset of the range in FILE1 in bytes (K/M/G/T suffixes).' -rfka ''
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs swap-extents" offset2' -l 'offset2' -d 'Offset of the range in FILE2 in bytes (K/M/G/T suffixes).' -rfka ''
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs swap-extents" length' -l 'length' -d 'Length of both ranges in bytes (K/M/G/T suffixes).' -rfka ''
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs swap-extents" to-eof' -l 'to-eof' -d 'Exchange from the offsets to the end of both files, and swap the sizes to match.'
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs swap-extents" dry-run' -l 'dry-run' -d 'Check every precondition and report what would move; change nothing.'
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs swap-extents" if-unchanged' -l 'if-unchanged' -d 'Swap only if FILE2\'s token (from \'daxfs stat --json\') is unchanged; else EBUSY.' -rfka ''
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs swap-extents" json' -l 'json' -d 'Print what was swapped as JSON.'
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs swap-extents" v verbose' -s 'v' -l 'verbose' -d 'Say what was swapped.'
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs swap-extents" version' -l 'version' -d 'Show the version.'
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs swap-extents" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_positional "daxfs io" -eq 1' -F
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs io"' -s 'c' -d 'A command to run; repeat for more.' -rfka ''
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs io" f' -s 'f' -d 'A script of commands, one a line, or - for standard input.' -rF

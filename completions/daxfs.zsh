@@ -71,6 +71,7 @@ _daxfs() {
             'df:Show space usage and free-space fragmentation.'
             'chattr:Set the allocation unit of a file or directory.'
             'lsattr:Show the allocation unit of files and directories.'
+            'swap-extents:Exchange the extents of two file ranges atomically, without copying data.'
             'io:Run file commands under one mount (batch mode).'
             'help:Show subcommand help information.'
         )
@@ -78,7 +79,7 @@ _daxfs() {
         ;;
     arg)
         case "${words[1]}" in
-        mkfs|info|devices|ls|stat|mkdir|touch|rm|rmdir|mv|put|get|cat|write|read|truncate|fallocate|bmap|df|chattr|lsattr|io|help)
+        mkfs|info|devices|ls|stat|mkdir|touch|rm|rmdir|mv|put|get|cat|write|read|truncate|fallocate|bmap|df|chattr|lsattr|swap-extents|io|help)
             "_daxfs_${words[1]}" && ret=0
             ;;
         esac
@@ -392,6 +393,28 @@ _daxfs_lsattr() {
         ':region:_files'
         '--json[Print the result as JSON.]'
         '*:paths:'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_daxfs_swap-extents() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':region:_files'
+        ':file1:'
+        ':file2:'
+        '--offset1[Offset of the range in FILE1 in bytes (K/M/G/T suffixes).]:offset1:'
+        '--offset2[Offset of the range in FILE2 in bytes (K/M/G/T suffixes).]:offset2:'
+        '--length[Length of both ranges in bytes (K/M/G/T suffixes).]:length:'
+        '--to-eof[Exchange from the offsets to the end of both files, and swap the sizes to match.]'
+        '--dry-run[Check every precondition and report what would move; change nothing.]'
+        '--if-unchanged[Swap only if FILE2'\''s token (from '\''daxfs stat --json'\'') is unchanged; else EBUSY.]:token:'
+        '--json[Print what was swapped as JSON.]'
+        '(-v --verbose)'{-v,--verbose}'[Say what was swapped.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'
     )

@@ -61,7 +61,47 @@ public struct RegionReport: Codable, Sendable {
     public var currentSlot: Int
     public var log: Log
     public var usage: Usage
-    public var pendingIntents: [UInt64]
+    public var pendingIntents: [PendingIntent]
+
+    /// An intent that is logged and not done: recovery (a read-write
+    /// mount, or fsck) finishes it.
+    public struct PendingIntent: Sendable, Codable, Equatable, CustomStringConvertible {
+        public var id: UInt64
+        /// "swap-extents", "truncate", "punch", "zero-range" or "collapse".
+        public var kind: String
+        public var ino1: UInt64
+        public var block1: UInt64
+        public var ino2: UInt64
+        public var block2: UInt64
+        /// Blocks the intent covers, and how many of them its steps have done.
+        public var count: UInt64
+        public var done: UInt64
+        public var size1: UInt64
+        public var size2: UInt64
+
+        init(_ i: IntentRecord) {
+            id = i.id
+            kind = switch i.kind {
+            case .swapExtents: "swap-extents"
+            case .truncate: "truncate"
+            case .punch: "punch"
+            case .zeroRange: "zero-range"
+            case .collapse: "collapse"
+            }
+            ino1 = i.ino1.raw; block1 = i.block1.raw; ino2 = i.ino2.raw; block2 = i.block2.raw
+            count = i.count.raw; done = i.done.raw; size1 = i.size1; size2 = i.size2
+        }
+
+        public var description: String {
+            switch kind {
+            case "swap-extents":
+                "intent \(id): swap-extents of inode \(ino1) block \(block1) and inode \(ino2) block \(block2), \(done) of \(count) blocks done"
+            case "truncate": "intent \(id): truncate of inode \(ino1) to \(size1) bytes" + (count > 0 ? ", \(count) blocks to free" : "")
+            case "collapse": "intent \(id): collapse of inode \(ino1), blocks [\(block1), +\(count)), to size \(size1)"
+            default: "intent \(id): \(kind) of inode \(ino1), bytes [\(size1), \(size2))"
+            }
+        }
+    }
 
     /// Reads the region at `path` read-only. Throws ENODATA when it holds no
     /// daxfs and EFSCORRUPTED when the superblock or both checkpoints are damaged.
@@ -85,16 +125,17 @@ public struct RegionReport: Codable, Sendable {
         let (slot, header) = try CheckpointIO.current(media: media, layout: layout)
         let scan = LogScan.scan(media: media, layout: layout, replaySeq: header.replaySeq)
         var free = Int64(header.freeBlocks)
-        var intents = Set<UInt64>()
+        var intents: [UInt64: IntentRecord] = [:]
         let ckpt = try CheckpointIO.read(header: header, slot: slot, media: media, layout: layout)
-        for i in ckpt.intents { intents.insert(i.id) }
+        for i in ckpt.intents { intents[i.id] = i }
         for t in scan.transactions {
             for r in t.records {
                 switch r {
                 case .alloc(let b): free -= Int64(b.count.raw)
                 case .free(let b): free += Int64(b.count.raw)
-                case .intent(let i): intents.insert(i.id)
-                case .intentDone(let id): intents.remove(id)
+                case .intent(let i): intents[i.id] = i
+                case .intentProgress(let id, let done): intents[id]?.done = done
+                case .intentDone(let id): intents[id] = nil
                 default: break
                 }
             }
@@ -130,7 +171,7 @@ public struct RegionReport: Codable, Sendable {
             usage: Usage(dataBlocks: sb.dataBlockCount.raw, freeBlocks: freeBlocks,
                          usedBlocks: sb.dataBlockCount.raw - min(freeBlocks, sb.dataBlockCount.raw),
                          inodes: header.inodeCount, extents: header.extentCount),
-            pendingIntents: intents.sorted())
+            pendingIntents: intents.keys.sorted().map { PendingIntent(intents[$0]!) })
     }
 
     /// Whether a mapped region holds daxfs, for `daxfs devices`: "yes", "no" or "damaged".

@@ -20,7 +20,9 @@ extension Daxfs {
                 ro_compat, incompat, unknown_compat, unknown_ro_compat, unknown_incompat}, checkpoint \
                 [{slot, valid, generation, replay_seq, problem}], current_slot, log {transactions, \
                 records, used_bytes, next_seq, end}, usage {data_blocks, free_blocks, used_blocks, \
-                inodes, extents}, pending_intents [intent ids].
+                inodes, extents}, pending_intents [{id, kind ("swap-extents", "truncate", "punch", \
+                "zero-range" or "collapse"), ino1, block1, ino2, block2, count, done (blocks), size1, \
+                size2}]: intents a read-write mount or fsck finishes.
                 """)
 
         @Argument(help: "The region: a file or a device-DAX (/dev/daxX.Y).", completion: .file())
@@ -62,7 +64,7 @@ extension Daxfs {
                 data          \(ByteSize.human(g.dataSize)) at \(g.dataOffset): \(u.dataBlocks) blocks, \(u.usedBlocks) used (\(Int(pct.rounded()))%), \(u.freeBlocks) free
                 inodes        \(u.inodes) (at the checkpoint)
                 features      compat \(hex(r.features.compat)), ro_compat \(hex(r.features.roCompat)), incompat \(hex(r.features.incompat))
-                pending       \(r.pendingIntents.isEmpty ? "no intents" : "intents " + r.pendingIntents.map(String.init).joined(separator: ", "))
+                pending       \(r.pendingIntents.isEmpty ? "no intents" : r.pendingIntents.map(\.description).joined(separator: "\n              "))
                 """
             if r.features.unknownIncompat != 0 { out += "\nwarning: unknown incompat features \(hex(r.features.unknownIncompat)): this daxfs will not mount it" }
             if r.features.unknownRoCompat != 0 { out += "\nwarning: unknown ro_compat features \(hex(r.features.unknownRoCompat)): this daxfs mounts it read-only" }

@@ -17,7 +17,7 @@ struct SwapExtentsArguments: FileCommand {
         --to-eof, everything from the offsets to the end of both files is exchanged and the \
         sizes are swapped to match. Offsets and length must be multiples of the files' \
         allocation unit (both files must have the same unit), except a length that reaches \
-        the end of both files. Ranges of one file must not overlap.
+        the end of both files. Ranges of one file must not overlap, and --to-eof needs two files.
 
         The swap is all or nothing, also across a crash: when it needs more than one \
         transaction, an intent is logged first and the next read-write mount (or fsck) \

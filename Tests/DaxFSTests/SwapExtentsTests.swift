@@ -239,6 +239,12 @@ import DaxFSTestSupport
             do { try fs.write(a, at: 0, [1]); Issue.record("a write landed after a failed swap") }
             catch let e as DaxError { #expect(e.code == .EIO, "\(e)") }
         }
+        // info lists the pending swap with its progress.
+        let report = try RegionReport.read(r.path)
+        let pending = try #require(report.pendingIntents.first)
+        #expect(report.pendingIntents.count == 1 && pending.kind == "swap-extents")
+        #expect(pending.done > 0 && pending.done < pending.count && pending.count == 62, "\(pending)")
+        #expect(pending.description.contains("swap-extents of inode") && pending.description.contains("of 62 blocks done"), "\(pending)")
         do {
             let fs = try Filesystem.mount(r.path, options: .init(readOnly: true))
             #expect(fs.recovery.pendingIntents == 1)
