@@ -7,7 +7,7 @@
 # initramfs. Sourced by the other scripts; safe to run again.
 set -euo pipefail
 pkgs=(libpmem-dev libdaxctl-dev libndctl-dev pkg-config)
-[ "${1:-}" = vm ] && pkgs+=(qemu-system-x86 busybox-static ndctl daxctl cpio kmod)
+[ "${1:-}" = vm ] && pkgs+=(qemu-system-x86 busybox-static ndctl daxctl cpio kmod xz-utils)
 need=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")

@@ -134,76 +134,85 @@ info_json() {
 put_get() {
     # 3 MiB and 123 bytes: not a multiple of any unit.
     head -c $((3 * MiB + 123)) /dev/urandom > $T/r
-    daxfs mkdir $DEV -p /data || { fail "mkdir"; return 1; }
-    daxfs put $DEV $T/r /data/r || { fail "put"; return 1; }
+    daxfs io $DEV -c "mkdir -p /data" -c "put $T/r /data/r" || { fail "mkdir + put"; return 1; }
     daxfs get $DEV /data/r $T/r.out || { fail "get"; return 1; }
-    want=$(sha < $T/r)
-    expect "$(sha < $T/r.out)" "$want" "sha256 of the file got back" &&
-    expect "$(daxfs cat $DEV /data/r | sha)" "$want" "sha256 of daxfs cat" &&
+    expect "$(sha < $T/r.out)" "$(sha < $T/r)" "sha256 of the file got back" &&
     expect "$(fsize /data/r)" $((3 * MiB + 123)) "size"
 }
 
-# The fallocate steps run on /fa and on a shadow copy in the guest's tmpfs,
-# changed with dd the way each mode must change the file; after each step
-# size and content (sha256 of get, and of a read slice) must match.
+# Every fallocate mode, on /fa. The operations run in ONE `daxfs io` batch
+# (under emulation each daxfs process costs about a second), each followed
+# by stat --json and a copy of the whole file out to tmpfs ($T/fa.N after
+# operation N). Then one step per mode applies the same change with dd to a
+# shadow copy and compares size and every byte, and checks the block count.
+# Offsets are multiples of 2M so that collapse and insert suit both units.
 S=$T/shadow
 dd_zero() { dd if=/dev/zero of=$S bs=$3 seek=$(($1 / $3)) count=$(($2 / $3)) conv=notrunc 2>/dev/null; }
+FA_OPS="put $T/fa.0 /fa
+fallocate /fa -o 8M -l 2M
+fallocate /fa -n -o 10M -l 2M
+fallocate /fa -p -o 2M -l 2M
+fallocate /fa -z -o $((4 * MiB + 512)) -l $((2 * MiB - 1024))
+fallocate /fa -c -o 6M -l 2M
+fallocate /fa -i -o 2M -l 2M
+write /fa --offset 6M --from $T/z
+fallocate /fa -d"
+fa_batch() {
+    head -c $((8 * MiB)) /dev/urandom > $T/fa.0
+    head -c $((2 * MiB)) /dev/zero > $T/z
+    cp $T/fa.0 $S
+    n=0
+    echo "$FA_OPS" | while read -r op; do
+        n=$((n + 1))
+        printf '%s\nstat --json /fa\nget /fa %s\n' "$op" "$T/fa.$n"
+    done > $T/fa.script
+    daxfs io $DEV -f $T/fa.script > $T/fa.io 2> $T/fa.err; rc=$?
+    grep '^  "blocks" : ' $T/fa.io | sed 's/[^0-9]//g' > $T/fa.blocks
+    grep '^  "size" : ' $T/fa.io | sed 's/[^0-9]//g' > $T/fa.sizes
+    [ $rc = 0 ] || fail "daxfs io -f (the fallocate batch) exits $rc: $(cat $T/fa.err)"
+}
+# check_fa N WHAT: the file after operation N equals the shadow
 check_fa() {
-    expect "$(fsize /fa)" "$(wc -c < $S)" "size of /fa after $1" || return 1
-    expect "$(filesha /fa)" "$(sha < $S)" "sha256 of /fa after $1" || return 1
-    expect "$(daxfs read $DEV /fa --offset $((MiB + 512)) --length $((3 * MiB)) | sha)" \
-           "$(dd if=$S bs=512 skip=$(((MiB + 512) / 512)) count=$((3 * MiB / 512)) 2>/dev/null | sha)" "sha256 of a read slice after $1"
+    [ -f $T/fa.$1 ] || { fail "the batch stopped before '$(echo "$FA_OPS" | sed -n "$1p")': $(cat $T/fa.err)"; return 1; }
+    expect "$(sed -n "$1p" $T/fa.sizes)" "$(wc -c < $S)" "size of /fa after $2" || return 1
+    cmp $T/fa.$1 $S || fail "content of /fa after $2 differs from the expected (cmp above)"
 }
-fa_setup() {
-    head -c $((16 * MiB)) /dev/urandom > $S
-    daxfs put $DEV $S /fa || { fail "put /fa"; return 1; }
-    check_fa put
-}
+blocks_at() { sed -n "$1p" $T/fa.blocks; }
+fa_setup() { check_fa 1 put; }
 fa_allocate() {          # past EOF: the size grows, the new range reads as zeroes
-    daxfs fallocate $DEV /fa -o 16M -l 4M || { fail "fallocate -o 16M -l 4M"; return 1; }
-    head -c $((4 * MiB)) /dev/zero >> $S
-    check_fa allocate
+    head -c $((2 * MiB)) /dev/zero >> $S
+    check_fa 2 allocate
 }
 fa_keep_size() {         # -n past EOF: blocks, no size change
-    b0=$(fblocks /fa)
-    daxfs fallocate $DEV /fa -n -o 20M -l 4M || { fail "fallocate -n"; return 1; }
-    b1=$(fblocks /fa)
-    [ "$b1" -ge $((b0 + 4 * MiB / 4096)) ] || { fail "blocks $b0 -> $b1: --keep-size did not allocate 4M"; return 1; }
-    check_fa keep-size
+    check_fa 3 keep-size || return 1
+    [ "$(blocks_at 3)" -ge $(($(blocks_at 2) + 2 * MiB / 4096)) ] || fail "blocks $(blocks_at 2) -> $(blocks_at 3): --keep-size did not allocate 2M"
 }
 fa_punch() {             # aligned punch: zeroes, same size, fewer blocks
-    b0=$(fblocks /fa)
-    daxfs fallocate $DEV /fa -p -o 2M -l 2M || { fail "fallocate -p"; return 1; }
     dd_zero $((2 * MiB)) $((2 * MiB)) $MiB
-    b1=$(fblocks /fa)
-    [ "$b1" -le $((b0 - 2 * MiB / 4096)) ] || { fail "blocks $b0 -> $b1: punch did not free 2M"; return 1; }
-    check_fa punch
+    check_fa 4 punch || return 1
+    [ "$(blocks_at 4)" -le $(($(blocks_at 3) - 2 * MiB / 4096)) ] || fail "blocks $(blocks_at 3) -> $(blocks_at 4): punch did not free 2M"
 }
-fa_zero_range() {        # unaligned on both ends
-    daxfs fallocate $DEV /fa -z -o $((6 * MiB + 512)) -l $((3 * MiB - 1024)) || { fail "fallocate -z"; return 1; }
-    dd_zero $((6 * MiB + 512)) $((3 * MiB - 1024)) 512
-    check_fa zero-range
+fa_zero_range() {        # unaligned at both ends
+    dd_zero $((4 * MiB + 512)) $((2 * MiB - 1024)) 512
+    check_fa 5 zero-range
 }
 fa_collapse() {
-    daxfs fallocate $DEV /fa -c -o 8M -l 2M || { fail "fallocate -c"; return 1; }
-    { dd if=$S bs=$MiB count=8; dd if=$S bs=$MiB skip=10; } > $S.new 2>/dev/null && mv $S.new $S
-    check_fa collapse
+    { dd if=$S bs=$MiB count=6; dd if=$S bs=$MiB skip=8; } > $S.new 2>/dev/null && mv $S.new $S
+    check_fa 6 collapse
 }
 fa_insert() {
-    daxfs fallocate $DEV /fa -i -o 4M -l 2M || { fail "fallocate -i"; return 1; }
-    { dd if=$S bs=$MiB count=4; head -c $((2 * MiB)) /dev/zero; dd if=$S bs=$MiB skip=4; } > $S.new 2>/dev/null && mv $S.new $S
-    check_fa insert
+    { dd if=$S bs=$MiB count=2; head -c $((2 * MiB)) /dev/zero; dd if=$S bs=$MiB skip=2; } > $S.new 2>/dev/null && mv $S.new $S
+    check_fa 7 insert
 }
 fa_dig_holes() {         # 2M of written zeroes become a hole; the content does not change
-    head -c $((2 * MiB)) /dev/zero > $T/z
-    daxfs write $DEV /fa --offset 12M --from $T/z || { fail "write zeroes"; return 1; }
-    dd_zero $((12 * MiB)) $((2 * MiB)) $MiB
-    b0=$(fblocks /fa)
-    daxfs fallocate $DEV /fa -d || { fail "fallocate -d"; return 1; }
-    b1=$(fblocks /fa)
-    [ "$b1" -le $((b0 - 2 * MiB / 4096)) ] || { fail "blocks $b0 -> $b1: dig-holes did not free the zeroed 2M"; return 1; }
-    daxfs bmap $DEV -v /fa
-    check_fa dig-holes
+    dd_zero $((6 * MiB)) $((2 * MiB)) $MiB
+    check_fa 8 write-zeroes || return 1
+    check_fa 9 dig-holes || return 1
+    [ "$(blocks_at 9)" -le $(($(blocks_at 8) - 2 * MiB / 4096)) ] || fail "blocks $(blocks_at 8) -> $(blocks_at 9): dig-holes did not free the zeroed 2M"
+}
+read_slice() {           # daxfs read of an unaligned slice against the shadow
+    expect "$(daxfs read $DEV /fa --offset $((MiB + 512)) --length $((3 * MiB)) | sha)" \
+           "$(dd if=$S bs=512 skip=$(((MiB + 512) / 512)) count=$((3 * MiB / 512)) 2>/dev/null | sha)" "sha256 of a 3M read at 1M+512"
 }
 swap_extents() {
     head -c $((2 * MiB)) /dev/urandom > $T/s1; head -c $((2 * MiB)) /dev/urandom > $T/s2
@@ -242,9 +251,10 @@ unmounted_clean() {
 
 # ------------------------------------------------------------------ second boot
 data_survived() {
-    expect "$(filesha /data/r)" "$REC_r" "sha256 of /data/r" &&
-    expect "$(filesha /fa)" "$REC_fa" "sha256 of /fa" &&
-    expect "$(fsize /fa)" "$REC_fasize" "size of /fa"
+    daxfs io $DEV -c "get /data/r $T/r.out" -c "get /fa $T/fa.out" || { fail "get /data/r /fa"; return 1; }
+    expect "$(sha < $T/r.out)" "$REC_r" "sha256 of /data/r" &&
+    expect "$(sha < $T/fa.out)" "$REC_fa" "sha256 of /fa" &&
+    expect "$(wc -c < $T/fa.out)" "$REC_fasize" "size of /fa"
 }
 still_writable() {
     head -c $((MiB + 7)) /dev/urandom > $T/n
@@ -271,7 +281,7 @@ before_or_after() {
     expect "$(daxfs read $DEV /orig --offset 0 --length $REC_origsize | sha)" "$REC_orig" "sha256 of the first $REC_origsize bytes (the data before the fallocate)" || return 1
     if [ "$size" = "$REC_origsize" ]; then
         say "STATE before (size $size)"
-    elif [ "$size" = "$LONGOP_SIZE" ]; then
+    elif [ "$size" = "$(bytes "$LONGOP_SIZE")" ]; then
         z=$(zerosha $MiB)
         for o in $REC_origsize $(( (size / 2) / MiB * MiB )) $((size - MiB)); do
             expect "$(daxfs read $DEV /orig --offset $o --length $MiB | sha)" "$z" "1M at $o of the extended file reads as zeroes" || return 1
@@ -298,6 +308,7 @@ first)
     step info-json info_json
     step devices-holds-daxfs devices_json yes
     step put-get put_get
+    step fallocate-batch fa_batch
     step fallocate-setup fa_setup
     step fallocate-allocate fa_allocate
     step fallocate-keep-size fa_keep_size
@@ -306,6 +317,7 @@ first)
     step fallocate-collapse fa_collapse
     step fallocate-insert fa_insert
     step fallocate-dig-holes fa_dig_holes
+    step read-slice read_slice
     if [ "$HAVE_SWAP" = 1 ]; then step swap-extents swap_extents
     else not_run swap-extents "daxfs swap-extents not built yet (HAVE_SWAP=0)"; fi
     gated_fsck_clean
@@ -328,8 +340,9 @@ crash1)
     step crash-setup crash_setup
     if [ -n "$FAILED" ]; then finish; exit; fi
     echo "LONGOP START fallocate -o 0 -l $LONGOP_SIZE /orig"
-    daxfs fallocate $DEV /orig -o 0 -l "$LONGOP_SIZE"
-    echo "LONGOP END exit $?"
+    t0=$(cut -d' ' -f1 /proc/uptime)
+    daxfs fallocate $DEV /orig -o 0 -l "$LONGOP_SIZE"; rc=$?
+    echo "LONGOP END exit $rc after $(echo "$(cut -d' ' -f1 /proc/uptime) $t0" | awk '{printf "%.1f", $1-$2}')s"
     echo "WAITING for the host to kill the VM"
     sleep 1000
     exit
