@@ -237,8 +237,8 @@ boot() {
         log "boot $name: last console lines:"; tail -n 40 "$cons.txt" | sed 's/^/    /'
     fi
     if [ "$BOOT_RESULT" = FAIL ]; then
-        log "boot $name: driver messages and the end of the console:"
-        grep -aiE 'nfit|nvdimm|nd_pmem|dax' "$cons.txt" | grep -aivE '^(STEP|ok|RECORD|    )' | tail -n 10 | sed 's/^/    /' || true
+        log "boot $name: the guest kernel's NVDIMM / DAX messages:"
+        grep -aE '^\[ *[0-9]+\.[0-9]+\]' "$cons.txt" | grep -aiE 'nfit|nvdimm|nd_|pmem|dax' | tail -n 10 | sed 's/^/    /' || true
     fi
     log "boot $name: $BOOT_RESULT in ${BOOT_SECS[$name]}s"
 }
@@ -284,7 +284,8 @@ if [ $VERDICT = 0 ]; then
     [ "$KEEP_IMAGES" = 1 ] && log "backing files kept in $IMGDIR" || rm -rf "$IMGDIR"
     log "PASS"
 else
-    log "backing files kept in $IMGDIR, consoles in $WORK/console-*.log.txt"
+    if [ $VERDICT = 1 ] || [ "$KEEP_IMAGES" = 1 ]; then log "backing files kept in $IMGDIR"; else rm -rf "$IMGDIR"; fi
+    log "consoles in $WORK/console-*.log.txt"
     [ $VERDICT = 2 ] && log "FAIL: the VM could not start (see above)" || log "FAIL"
 fi
 exit $VERDICT
