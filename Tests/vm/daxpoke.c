@@ -7,6 +7,7 @@
  *   daxpoke DEV OFFSET LEN peek          print LEN bytes at OFFSET as hex
  *   daxpoke DEV OFFSET LEN random        overwrite them with random bytes
  *   daxpoke DEV OFFSET LEN fill BYTE     overwrite them with BYTE (0..255)
+ *   daxpoke DEV OFFSET LEN hex HEX       overwrite them with HEX (as peek prints it)
  *
  * The whole device is mapped (its size comes from sysfs for a char device),
  * since device-DAX refuses a mapping that is not aligned to the device, and
@@ -28,7 +29,7 @@
 static int die(const char *what) { fprintf(stderr, "daxpoke: %s: %s\n", what, strerror(errno)); return 1; }
 
 int main(int argc, char **argv) {
-    if (argc < 5) { fprintf(stderr, "usage: daxpoke DEV OFFSET LEN peek|random|fill BYTE\n"); return 2; }
+    if (argc < 5) { fprintf(stderr, "usage: daxpoke DEV OFFSET LEN peek|random|fill BYTE|hex HEX\n"); return 2; }
     const char *path = argv[1], *op = argv[4];
     uint64_t off = strtoull(argv[2], 0, 0), len = strtoull(argv[3], 0, 0);
     int writing = strcmp(op, "peek") != 0;
@@ -54,10 +55,13 @@ int main(int argc, char **argv) {
         int rfd = -1, byte = 0;
         if (!strcmp(op, "random")) { rfd = open("/dev/urandom", O_RDONLY); if (rfd < 0) return die("/dev/urandom"); }
         else if (!strcmp(op, "fill") && argc > 5) byte = atoi(argv[5]);
-        else { fprintf(stderr, "daxpoke: unknown operation %s\n", op); return 2; }
+        else if (!strcmp(op, "hex") && argc > 5) {
+            if (strlen(argv[5]) != 2 * len) { fprintf(stderr, "daxpoke: hex needs %llu digits\n", (unsigned long long)(2 * len)); return 2; }
+        } else { fprintf(stderr, "daxpoke: unknown operation %s\n", op); return 2; }
         for (uint64_t i = 0; i < len; i++) {
             uint8_t b = (uint8_t)byte;
             if (rfd >= 0 && read(rfd, &b, 1) != 1) return die("read /dev/urandom");
+            if (!strcmp(op, "hex")) { unsigned v; if (sscanf(argv[5] + 2 * i, "%2x", &v) != 1) return 2; b = (uint8_t)v; }
             m[off + i] = b;
         }
         if (S_ISCHR(st.st_mode)) {

@@ -28,6 +28,7 @@
 #   ONLY="2M 4K crash"  run a subset of the scenarios
 #   LONGOP_SIZE=1G      length of the interrupted fallocate (CRASH_IMG=2G region);
 #   KILL_WINDOW_MS=3000 qemu is killed 300 ms + random(0..this) after it starts
+#   KILL_DELAY_MS=N     or exactly N ms after it starts
 #   BOOT_TIMEOUT=150    seconds before a boot counts as hung
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -194,7 +195,7 @@ boot() {
         if [ -n "$kill" ] && [ -z "$start_seen" ] && grep -aq '^LONGOP START' "$cons"; then
             start_seen=$(date +%s.%N)
             # a random delay inside the fallocate (KILL is the upper bound in ms)
-            local ms=$(( 300 + RANDOM % kill ))
+            local ms=${KILL_DELAY_MS:-$(( 300 + RANDOM % kill ))}
             sleep "$(awk -v m="$ms" 'BEGIN { print m / 1000 }')"
             if grep -aq '^LONGOP END' "$cons"; then
                 log "!!! boot $name: the fallocate had already finished when the kill came (${ms} ms after its start):"

@@ -175,7 +175,9 @@ fa_batch() {
 check_fa() {
     [ -f $T/fa.$1 ] || { fail "the batch stopped before '$(echo "$FA_OPS" | sed -n "$1p")': $(cat $T/fa.err)"; return 1; }
     expect "$(sed -n "$1p" $T/fa.sizes)" "$(wc -c < $S)" "size of /fa after $2" || return 1
-    cmp $T/fa.$1 $S || fail "content of /fa after $2 differs from the expected (cmp above)"
+    # busybox cmp reads a byte at a time (2 s for 8M under emulation); md5 is enough here
+    set -- "$1" "$2" $(md5sum $T/fa.$1 $S | cut -d' ' -f1)
+    [ "$3" = "$4" ] || { cmp $T/fa.$1 $S | head -n 3; fail "content of /fa after $2 differs from the expected (first difference above)"; }
 }
 blocks_at() { sed -n "$1p" $T/fa.blocks; }
 fa_setup() { check_fa 1 put; }
@@ -238,6 +240,22 @@ fsck_repairs() {
     [ $rc = 1 ] || { fail "daxfs fsck -y exits $rc, expected 1 (errors corrected)"; return 1; }
     daxfs fsck -n $DEV; rc=$?
     [ $rc = 0 ] || fail "daxfs fsck -n after the repair exits $rc, expected 0"
+}
+# Without fsck: the same corruption, seen by info, then the bytes put back.
+corruption_seen() {
+    daxfs info $DEV --json > $T/info.json || { fail "info"; return 1; }
+    off=$(( $(jf backup_offset $T/info.json) + 64 ))
+    dd if=/dev/zero of=$DEV bs=16 count=1 2>&1 && { fail "dd wrote to a device-DAX (expected: no write(2) there)"; return 1; }
+    old=$(daxpoke $DEV $off 16 peek) || { fail "daxpoke peek"; return 1; }
+    daxpoke $DEV $off 16 random || { fail "daxpoke random"; return 1; }
+    [ "$(daxpoke $DEV $off 16 peek)" != "$old" ] || { fail "the bytes did not change"; return 1; }
+    daxfs info $DEV --json > $T/info.json
+    cat $T/info.json
+    bad=$(jf backup_superblock $T/info.json)
+    daxpoke $DEV $off 16 hex "$old" || { fail "daxpoke hex (restoring the bytes)"; return 1; }
+    [ "$bad" != valid ] || { fail "info calls the corrupted backup superblock valid"; return 1; }
+    daxfs info $DEV --json > $T/info.json
+    expect "$(jf backup_superblock $T/info.json)" valid "backup superblock after the bytes were put back"
 }
 record_first() {
     echo "RECORD r=$(sha < $T/r)"
@@ -322,7 +340,10 @@ first)
     else not_run swap-extents "daxfs swap-extents not built yet (HAVE_SWAP=0)"; fi
     gated_fsck_clean
     if [ "$HAVE_FSCK" = 1 ]; then step fsck-repairs-corruption fsck_repairs
-    else not_run fsck-repairs-corruption "daxfs fsck not built yet (HAVE_FSCK=0)"; fi
+    else
+        not_run fsck-repairs-corruption "daxfs fsck not built yet (HAVE_FSCK=0)"
+        step corruption-seen-by-info corruption_seen
+    fi
     step unmounted-clean unmounted_clean
     record_first
     ;;
