@@ -104,7 +104,10 @@ fi
 
 # ------------------------------------------------------------------ daxfs
 log "building daxfs (release, --static-swift-stdlib)"
-swift build -c release --product daxfs --static-swift-stdlib 2>&1 | tail -n 3
+if ! swift build -c release --product daxfs --static-swift-stdlib > "$WORK/build.log" 2>&1; then
+    tail -n 30 "$WORK/build.log"; die_setup "building daxfs failed (above, and $WORK/build.log)"
+fi
+tail -n 1 "$WORK/build.log"
 BIN="$(swift build -c release --show-bin-path)/daxfs"
 [ -x "$BIN" ] || die_setup "the daxfs build produced no binary at $BIN"
 gcc -O2 -static -Wall -o "$WORK/daxpoke" Tests/vm/daxpoke.c || die_setup "building Tests/vm/daxpoke.c failed"
@@ -164,15 +167,20 @@ log "accelerator: $ACCEL (${why:-ACCEL=$ACCEL})"
 BIOS_ARGS=(); [ -f /usr/share/qemu/qboot.rom ] && BIOS_ARGS=(-bios /usr/share/qemu/qboot.rom)
 mkdir -p "$IMGDIR" || die_setup "cannot create $IMGDIR for the NVDIMM backing files"
 
-QEMU_PID=""
-trap '[ -n "$QEMU_PID" ] && kill -9 "$QEMU_PID" 2>/dev/null; true' EXIT
-declare -A BOOT_SECS
-BOOT_ORDER=()
-VERDICT=0
-RESULTS=()
+# The three chains of boots (2M, 4K, crash) run VM_JOBS at a time (default:
+# the number of CPUs). Under TCG a guest mostly keeps one CPU busy, so on a
+# 2-CPU machine two chains at once take about the time of one.
+JOBS=${VM_JOBS:-$(nproc)}
+RESDIR=$WORK/results-$$
+rm -rf "$RESDIR"; mkdir -p "$RESDIR"
+kill_qemus() { for f in "$RESDIR"/*.qpid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done; true; }
+trap kill_qemus EXIT
+trap 'exit 130' INT TERM
+for s in $ONLY; do case $s in 2M|4K|1G|crash) ;; *) die_setup "ONLY: unknown scenario '$s' (use 2M, 4K, 1G, crash)" ;; esac; done
 
 # boot NAME IMAGE SIZE ALIGN PHASE [KILL]: one boot; sets BOOT_RESULT to
-# PASS, FAIL, KILLED or NOSTART and prints the scenario's lines.
+# PASS, FAIL, KILLED or NOSTART, BOOT_SECS to its wall time, and prints the
+# scenario's lines.
 boot() {
     local name=$1 img=$2 size=$3 align=$4 phase=$5 kill=${6:-} cons=$WORK/console-$1.log
     [ -f "$img" ] || truncate -s "$size" "$img"
@@ -189,7 +197,7 @@ boot() {
         -nodefaults -no-user-config -nographic -serial stdio -monitor none -no-reboot -net none \
         -kernel "$KERNEL" -initrd "$WORK/initrd.cpio" -append "$append" > "$cons" 2>&1 &
     local pid=$! killed=0 deadline start_seen=""
-    QEMU_PID=$pid
+    echo "$pid" > "$RESDIR/$name.qpid"
     deadline=$(( $(date +%s) + BOOT_TIMEOUT ))
     while kill -0 "$pid" 2>/dev/null; do
         if [ -n "$kill" ] && [ -z "$start_seen" ] && grep -aq '^LONGOP START' "$cons"; then
@@ -215,9 +223,8 @@ boot() {
         sleep 0.2
     done
     local qrc=0; wait "$pid" 2>/dev/null || qrc=$?
-    QEMU_PID=""
-    BOOT_SECS[$name]=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-    BOOT_ORDER+=("$name")
+    rm -f "$RESDIR/$name.qpid"
+    BOOT_SECS=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
     tr -d '\r' < "$cons" > "$cons.txt"
     # the scenario's lines, indented
     grep -aE '^(STEP|ok|FAIL|NOT RUN|RECORD|STATE|LONGOP|SUMMARY|PASS$|    \| )' "$cons.txt" | sed 's/^/    /' || true
@@ -241,42 +248,57 @@ boot() {
         log "boot $name: the guest kernel's NVDIMM / DAX messages:"
         grep -aE '^\[ *[0-9]+\.[0-9]+\]' "$cons.txt" | grep -aiE 'nfit|nvdimm|nd_|pmem|dax' | tail -n 10 | sed 's/^/    /' || true
     fi
-    log "boot $name: $BOOT_RESULT in ${BOOT_SECS[$name]}s"
+    log "boot $name: $BOOT_RESULT in ${BOOT_SECS}s"
 }
 
-record() {   # record NAME RESULT [EXPECTED]
-    local want=${3:-PASS}
-    RESULTS+=("$1=$2")
-    if [ "$2" = NOSTART ]; then VERDICT=2
-    elif [ "$2" != "$want" ] && [ "$VERDICT" = 0 ]; then VERDICT=1; fi
-}
-
-for s in $ONLY; do
+# chain S: the boots of one scenario, in order; "NAME RESULT SECONDS EXPECTED"
+# lines go to $RESDIR/S.res.
+chain() {
+    local s=$1 img res=$RESDIR/$1.res
     case $s in
     2M|4K|1G)
         img=$IMGDIR/nvdimm-$s.img; rm -f "$img" "$img.rec"
-        boot "$s-first" "$img" "$IMG_SIZE" "$s" first; record "$s-first" "$BOOT_RESULT"
-        if [ "$BOOT_RESULT" = NOSTART ]; then break; fi
-        boot "$s-second" "$img" "$IMG_SIZE" "$s" second; record "$s-second" "$BOOT_RESULT"
+        boot "$s-first" "$img" "$IMG_SIZE" "$s" first; echo "$s-first $BOOT_RESULT $BOOT_SECS PASS" >> "$res"
+        [ "$BOOT_RESULT" != NOSTART ] || return 0
+        boot "$s-second" "$img" "$IMG_SIZE" "$s" second; echo "$s-second $BOOT_RESULT $BOOT_SECS PASS" >> "$res"
         ;;
     crash)
         img=$IMGDIR/nvdimm-crash.img; rm -f "$img" "$img.rec"
-        boot crash1 "$img" "$CRASH_IMG" "$CRASH_ALIGN" crash1 "${KILL_WINDOW_MS:-3000}"; record crash1 "$BOOT_RESULT" KILLED
-        if [ "$BOOT_RESULT" = NOSTART ]; then break; fi
-        boot crash2 "$img" "$CRASH_IMG" "$CRASH_ALIGN" crash2; record crash2 "$BOOT_RESULT"
+        boot crash1 "$img" "$CRASH_IMG" "$CRASH_ALIGN" crash1 "${KILL_WINDOW_MS:-3000}"; echo "crash1 $BOOT_RESULT $BOOT_SECS KILLED" >> "$res"
+        [ "$BOOT_RESULT" != NOSTART ] || return 0
+        boot crash2 "$img" "$CRASH_IMG" "$CRASH_ALIGN" crash2; echo "crash2 $BOOT_RESULT $BOOT_SECS PASS" >> "$res"
         ;;
-    *) die_setup "ONLY: unknown scenario '$s' (use 2M, 4K, 1G, crash)" ;;
     esac
+}
+
+log "running the scenarios $ONLY, $JOBS at a time"
+for s in $ONLY; do
+    while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
+    chain "$s" > "$RESDIR/$s.log" 2>&1 &
+done
+wait || true
+
+VERDICT=0
+RESULTS=()
+line=""
+total_boot=0
+for s in $ONLY; do
+    log "---- scenario $s"
+    cat "$RESDIR/$s.log"
+    if [ ! -s "$RESDIR/$s.res" ]; then
+        log "scenario $s: no boot result (the harness itself failed; see above)"; VERDICT=2; continue
+    fi
+    while read -r name result secs want; do
+        RESULTS+=("$name=$result")
+        line+=" $name ${secs}s;"
+        total_boot=$(awk -v a="$total_boot" -v b="$secs" 'BEGIN { print a + b }')
+        if [ "$result" = NOSTART ]; then VERDICT=2
+        elif [ "$result" != "$want" ] && [ "$VERDICT" = 0 ]; then VERDICT=1; fi
+    done < "$RESDIR/$s.res"
 done
 
 # ------------------------------------------------------------------ summary
-total_boot=0
-line=""
-for n in "${BOOT_ORDER[@]}"; do
-    line+=" $n ${BOOT_SECS[$n]}s;"
-    total_boot=$(awk -v a="$total_boot" -v b="${BOOT_SECS[$n]}" 'BEGIN { print a + b }')
-done
-log "boots:$line total in qemu ${total_boot}s; whole VM test $(elapsed)s (budget 300s), accel $ACCEL"
+log "boots:$line sum of boots ${total_boot}s ($JOBS at a time); whole VM test $(elapsed)s (budget 300s), accel $ACCEL"
 [ "$HAVE_FSCK" = 1 ] || log "!!! NOT RUN: fsck steps (daxfs fsck not built yet, or HAVE_FSCK=0) !!!"
 [ "$HAVE_SWAP" = 1 ] || log "!!! NOT RUN: swap-extents step (daxfs swap-extents not built yet, or HAVE_SWAP=0) !!!"
 if awk -v t="$(elapsed)" 'BEGIN { exit !(t > 300) }'; then log "WARNING: the VM test took more than its 5-minute budget"; fi
@@ -289,4 +311,5 @@ else
     log "consoles in $WORK/console-*.log.txt"
     [ $VERDICT = 2 ] && log "FAIL: the VM could not start (see above)" || log "FAIL"
 fi
+rm -rf "$RESDIR"
 exit $VERDICT
