@@ -6,7 +6,7 @@
 # on /dev/shm, turns it into /dev/dax0.0 with ndctl, and runs
 # Tests/vm/scenario.sh on it from a busybox initramfs that carries the
 # release daxfs binary (--static-swift-stdlib) and the shared libraries it
-# needs. Boots, in this order:
+# needs. Three chains of boots, VM_JOBS chains at a time:
 #   2M-first  2M-second    2 MiB-aligned device: format, files, every fallocate
 #                          mode, [swap-extents], [fsck]; then a second boot of
 #                          the same backing file: everything is still there
@@ -30,9 +30,9 @@
 #   KILL_WINDOW_MS=3000 qemu is killed 300 ms + random(0..this) after it starts
 #   KILL_DELAY_MS=N     or exactly N ms after it starts
 #   BOOT_TIMEOUT=150    seconds before a boot counts as hung
+#   VM_JOBS=N           chains of boots at a time (default: the number of CPUs)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-REPO=$PWD
 WORK=${DAXFS_VM_WORK:-/tmp/daxfs-vm}
 ACCEL=${ACCEL:-auto}
 HAVE_FSCK=${HAVE_FSCK:-auto}
@@ -245,8 +245,9 @@ boot() {
         log "boot $name: last console lines:"; tail -n 40 "$cons.txt" | sed 's/^/    /'
     fi
     if [ "$BOOT_RESULT" = FAIL ]; then
-        log "boot $name: the guest kernel's NVDIMM / DAX messages:"
-        grep -aE '^\[ *[0-9]+\.[0-9]+\]' "$cons.txt" | grep -aiE 'nfit|nvdimm|nd_|pmem|dax' | tail -n 10 | sed 's/^/    /' || true
+        local kmsg
+        kmsg=$(grep -aE '^\[ *[0-9]+\.[0-9]+\]' "$cons.txt" | grep -aiE 'nfit|nvdimm|nd_|pmem|dax' | tail -n 10 || true)
+        [ -z "$kmsg" ] || { log "boot $name: the guest kernel's NVDIMM / DAX messages:"; sed 's/^/    /' <<< "$kmsg"; }
     fi
     log "boot $name: $BOOT_RESULT in ${BOOT_SECS}s"
 }
