@@ -109,7 +109,7 @@ mkfs_refuses_bigger_unit() {
     cat $T/err
     [ $rc = 64 ] || { fail "mkfs --alloc-unit $BIGGER on a $ALIGN-aligned device: exit $rc, expected 64 (EINVAL)"; return 1; }
     grep -q "alignment" $T/err || { fail "the error does not mention the device alignment: $(cat $T/err)"; return 1; }
-    say "    refused (exit $rc): $(cat $T/err)"
+    say "    | refused (exit $rc): $(cat $T/err)"
     daxfs info $DEV > /dev/null 2>&1; rc=$?
     [ $rc = 65 ] || fail "after the refused mkfs, info exits $rc, expected 65 (no daxfs written)"
 }
