@@ -102,8 +102,8 @@ extension Daxfs {
                   UInt64(unit) > info.alignment else { return }
             let u = ByteSize.exact(UInt64(unit)), a = ByteSize.exact(info.alignment)
             throw DaxError(.EINVAL, "\(region) has a device alignment of \(a), which cannot honour --alloc-unit \(u): " +
-                           "its extents would not be \(u)-aligned in the mapping; use --alloc-unit \(a) or smaller " +
-                           "(the default is the device alignment), or recreate the namespace with " +
+                           "its extents would not be \(u)-aligned in the mapping; leave out --alloc-unit (the default " +
+                           "is the device alignment, \(a)), or recreate the namespace with " +
                            "'ndctl create-namespace -m devdax --align \(u)'").with("region", region)
         }
 
