@@ -115,6 +115,8 @@ subcommands=$("$BIN" --help | sed -n '/^SUBCOMMANDS:/,$p' | awk '{print $1}')
 gate() {   # gate VALUE SUBCOMMAND: auto -> 1 when the binary has the subcommand
     if [ "$1" = auto ]; then if grep -qx "$2" <<< "$subcommands"; then echo 1; else echo 0; fi; else echo "$1"; fi
 }
+why_fsck="daxfs fsck not built yet"; [ "$HAVE_FSCK" = auto ] || why_fsck="HAVE_FSCK=$HAVE_FSCK"
+why_swap="daxfs swap-extents not built yet"; [ "$HAVE_SWAP" = auto ] || why_swap="HAVE_SWAP=$HAVE_SWAP"
 HAVE_FSCK=$(gate "$HAVE_FSCK" fsck)
 HAVE_SWAP=$(gate "$HAVE_SWAP" swap-extents)
 
@@ -300,8 +302,8 @@ done
 
 # ------------------------------------------------------------------ summary
 log "boots:$line sum of boots ${total_boot}s ($JOBS at a time); whole VM test $(elapsed)s (budget 300s), accel $ACCEL"
-[ "$HAVE_FSCK" = 1 ] || log "!!! NOT RUN: fsck steps (daxfs fsck not built yet, or HAVE_FSCK=0) !!!"
-[ "$HAVE_SWAP" = 1 ] || log "!!! NOT RUN: swap-extents step (daxfs swap-extents not built yet, or HAVE_SWAP=0) !!!"
+[ "$HAVE_FSCK" = 1 ] || log "!!! NOT RUN: fsck steps ($why_fsck) !!!"
+[ "$HAVE_SWAP" = 1 ] || log "!!! NOT RUN: swap-extents step ($why_swap) !!!"
 if awk -v t="$(elapsed)" 'BEGIN { exit !(t > 300) }'; then log "WARNING: the VM test took more than its 5-minute budget"; fi
 log "results: ${RESULTS[*]}"
 if [ $VERDICT = 0 ]; then

@@ -49,7 +49,10 @@ say() { echo "$*" >&3; }   # to the console, also from inside a step
 exec 3>&1
 not_run() { echo "NOT RUN $1: $2"; }
 # expect ACTUAL EXPECTED WHAT
-expect() { [ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"; }
+expect() {
+    [ -n "$2" ] || { fail "$3: nothing to compare with (the expected value is empty)"; return 1; }
+    [ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"
+}
 # jf KEY FILE: the value of the first "KEY" in a pretty-printed JSON document.
 jf() { sed -n "s/^ *\"$1\" : \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\} *$/\1/p" "$2" | head -n 1; }
 bytes() { case $1 in *K) echo $((${1%K} * 1024));; *M) echo $((${1%M} * 1048576));; *G) echo $((${1%G} * 1073741824));; *) echo "$1";; esac; }
@@ -314,7 +317,7 @@ before_or_after() {
 # ------------------------------------------------------------------ phases
 gated_fsck_clean() {
     if [ "$HAVE_FSCK" = 1 ]; then step fsck-clean fsck_clean
-    else not_run fsck-clean "daxfs fsck not built yet (HAVE_FSCK=0)"; fi
+    else not_run fsck-clean "HAVE_FSCK=0 (daxfs fsck not built yet, or turned off)"; fi
 }
 echo "SCENARIO phase $PHASE, align $ALIGN, HAVE_FSCK=$HAVE_FSCK HAVE_SWAP=$HAVE_SWAP, $(daxfs --version 2>&1)"
 case $PHASE in
@@ -338,11 +341,11 @@ first)
     step fallocate-dig-holes fa_dig_holes
     step read-slice read_slice
     if [ "$HAVE_SWAP" = 1 ]; then step swap-extents swap_extents
-    else not_run swap-extents "daxfs swap-extents not built yet (HAVE_SWAP=0)"; fi
+    else not_run swap-extents "HAVE_SWAP=0 (daxfs swap-extents not built yet, or turned off)"; fi
     gated_fsck_clean
     if [ "$HAVE_FSCK" = 1 ]; then step fsck-repairs-corruption fsck_repairs
     else
-        not_run fsck-repairs-corruption "daxfs fsck not built yet (HAVE_FSCK=0)"
+        not_run fsck-repairs-corruption "HAVE_FSCK=0 (daxfs fsck not built yet, or turned off)"
         step corruption-seen-by-info corruption_seen
     fi
     step unmounted-clean unmounted_clean
