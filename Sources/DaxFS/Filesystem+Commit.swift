@@ -28,7 +28,7 @@ extension Filesystem {
         precondition(size <= journal.maxTransactionBytes, "transaction of \(size) bytes exceeds the limit \(journal.maxTransactionBytes)")
         do {
             try logLock.withLock {
-                try admit(tx)
+                if !tx.admitted { try admit(tx) }
                 if tx.dataPending && !options.faults.contains(.noFenceBeforeCommit) {
                     media.fence()                       // zeroes and data durable before the records that expose them
                 }

@@ -40,14 +40,17 @@ extension Filesystem {
     }
 
     /// On a read-only mount, refuses to show the bytes of a file whose
-    /// punch, zero-range or collapse intent is still pending: they are
+    /// punch, zero-range, collapse or swap-extents intent is still pending: they are
     /// half way between the before and the after state until a read-write
     /// mount finishes the intent. (A read-write mount finishes every intent
     /// before it serves anything, and a read-only one never commits, so
     /// `state.intents` is stable here.)
     func checkNoPendingRangeIntent(_ n: Inode) throws {
         guard isReadOnly, !state.intents.isEmpty else { return }
-        if let i = state.intents.values.first(where: { $0.ino1 == n.ino && [.punch, .zeroRange, .collapse].contains($0.kind) }) {
+        if let i = state.intents.values.first(where: {
+            ($0.ino1 == n.ino && [.punch, .zeroRange, .collapse].contains($0.kind))
+                || ($0.kind == .swapExtents && ($0.ino1 == n.ino || $0.ino2 == n.ino))
+        }) {
             throw DaxError(.EAGAIN, "inode \(n.ino) has a pending \(i.kind) intent (id \(i.id)) that a read-write mount finishes; run a command that writes (for example 'daxfs touch') first")
                 .with("ino", n.ino)
         }
@@ -373,7 +376,7 @@ extension Filesystem {
                 guard let n = state.inodes[i.ino1] else { continue }
                 try n.withWriteLock { try finishRangeIntent(i, node: n) }
             case .swapExtents:
-                throw DaxError(.EOPNOTSUPP, "intent \(i.id) is a swap-extents intent, which this daxfs cannot finish yet; run 'daxfs fsck'")
+                try finishSwapIntent(i)
             }
         }
     }

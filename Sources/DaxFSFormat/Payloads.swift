@@ -205,7 +205,9 @@ public struct IntentRecord: Equatable, Sendable {
 
     /// Self-consistency of an intent, by kind. Nil when sound.
     ///
-    /// swap-extents: ino1, ino2 and count are not 0 and done is at most count.
+    /// swap-extents: ino1, ino2 and count are not 0, done is at most count,
+/// both ranges lie below the maximum file size, and ranges of one file do
+/// not overlap.
     /// truncate: ino1 is neither 0 nor the root; ino2, block2, count, done and
     /// size2 are 0. Either kind: no flag bit outside `allowedFlags`, and the
     /// reserved bytes are zero (checked by the decoder).
@@ -215,6 +217,12 @@ public struct IntentRecord: Equatable, Sendable {
         case .swapExtents:
             if ino1.raw == 0 || ino2.raw == 0 || count.raw == 0 { return "intent \(id): swap-extents names inode 0 or no blocks" }
             if done.raw > count.raw { return "intent \(id): done \(done) exceeds count \(count)" }
+            let maxBlocks = Geometry.maximumFileSize / UInt64(Geometry.blockSizes[0])
+            let (e1, o1) = block1.raw.addingReportingOverflow(count.raw), (e2, o2) = block2.raw.addingReportingOverflow(count.raw)
+            if o1 || o2 || e1 > maxBlocks || e2 > maxBlocks || max(size1, size2) > Geometry.maximumFileSize {
+                return "intent \(id): range passes the maximum file size"
+            }
+            if ino1 == ino2 && block1.raw < e2 && block2.raw < e1 { return "intent \(id): swap-extents of overlapping ranges of one file" }
         case .truncate:
             if ino1.raw <= 1 { return "intent \(id): truncate of inode \(ino1)" }
             if ino2.raw != 0 || block2.raw != 0 || count.raw != 0 || done.raw != 0 || size2 != 0 {

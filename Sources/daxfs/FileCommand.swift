@@ -21,6 +21,9 @@ protocol FileCommand: ParsableArguments {
     static var discussion: String { get }
     /// True when the command changes the filesystem (it mounts read-write).
     static var writes: Bool { get }
+    /// Whether this invocation mounts read-only: `!writes`, unless the
+    /// arguments say otherwise (a `--dry-run` of a command that writes).
+    var readOnly: Bool { get }
     func run(on fs: Filesystem) throws
     /// The command from words that are all operands (no word starts with
     /// '-'), built without the argument parser, or nil to use the parser.
@@ -34,6 +37,7 @@ protocol FileCommand: ParsableArguments {
 extension FileCommand {
     static func parseOperands(_ words: [String]) -> Self? { nil }
     static var discussion: String { "" }
+    var readOnly: Bool { !Self.writes }
 }
 
 /// The subcommand of a file command: REGION, then the command's own
@@ -78,7 +82,7 @@ extension PathListCommand {
 extension FileCommand {
     /// Mounts `region` (read-only unless the command writes), runs, unmounts.
     func mountAndRun(_ region: String) throws {
-        let fs = try Filesystem.mount(region, options: .init(readOnly: !Self.writes))
+        let fs = try Filesystem.mount(region, options: .init(readOnly: readOnly))
         defer { try? fs.unmount() }
         try run(on: fs)
         try fs.unmount()
@@ -91,7 +95,7 @@ enum FileCommands {
         LsArguments.self, StatArguments.self, MkdirArguments.self, TouchArguments.self, RmArguments.self, RmdirArguments.self,
         MvArguments.self, PutArguments.self, GetArguments.self, CatArguments.self, WriteArguments.self,
         ReadArguments.self, TruncateArguments.self, FallocateArguments.self, BmapArguments.self, DfArguments.self,
-        ChattrArguments.self, LsattrArguments.self,
+        ChattrArguments.self, LsattrArguments.self, SwapExtentsArguments.self,
     ]
 
     static func named(_ name: String) -> (any FileCommand.Type)? { all.first { $0.commandName == name } }
