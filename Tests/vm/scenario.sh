@@ -220,12 +220,14 @@ read_slice() {           # daxfs read of an unaligned slice against the shadow
     expect "$(daxfs read $DEV /fa --offset $((MiB + 512)) --length $((3 * MiB)) | sha)" \
            "$(dd if=$S bs=512 skip=$(((MiB + 512) / 512)) count=$((3 * MiB / 512)) 2>/dev/null | sha)" "sha256 of a 3M read at 1M+512"
 }
-swap_extents() {
-    head -c $((2 * MiB)) /dev/urandom > $T/s1; head -c $((2 * MiB)) /dev/urandom > $T/s2
-    daxfs put $DEV $T/s1 /sw1 && daxfs put $DEV $T/s2 /sw2 || { fail "put /sw1 /sw2"; return 1; }
+swap_extents() {         # whole files, sizes included (different sizes, so that shows)
+    head -c $((2 * MiB)) /dev/urandom > $T/s1; head -c $((3 * MiB + 5)) /dev/urandom > $T/s2
+    daxfs io $DEV -c "put $T/s1 /sw1" -c "put $T/s2 /sw2" || { fail "put /sw1 /sw2"; return 1; }
     daxfs swap-extents $DEV /sw1 /sw2 || { fail "daxfs swap-extents $DEV /sw1 /sw2 failed"; return 1; }
-    expect "$(filesha /sw1)" "$(sha < $T/s2)" "/sw1 holds /sw2's old content" &&
-    expect "$(filesha /sw2)" "$(sha < $T/s1)" "/sw2 holds /sw1's old content"
+    daxfs io $DEV -c "get /sw1 $T/s1.out" -c "get /sw2 $T/s2.out" || { fail "get /sw1 /sw2"; return 1; }
+    expect "$(sha < $T/s1.out)" "$(sha < $T/s2)" "/sw1 holds /sw2's old content" &&
+    expect "$(sha < $T/s2.out)" "$(sha < $T/s1)" "/sw2 holds /sw1's old content" &&
+    expect "$(wc -c < $T/s1.out)" $((3 * MiB + 5)) "size of /sw1 after the swap"
 }
 fsck_clean() {
     daxfs fsck -n $DEV; rc=$?
