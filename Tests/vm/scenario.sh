@@ -267,6 +267,7 @@ record_first() {
     echo "RECORD r=$(sha < $T/r)"
     echo "RECORD fa=$(sha < $S)"
     echo "RECORD fasize=$(wc -c < $S)"
+    [ "$HAVE_SWAP" != 1 ] || [ ! -f $T/s1.out ] || echo "RECORD sw1=$(sha < $T/s1.out)"
 }
 unmounted_clean() {
     daxfs info $DEV --json > $T/info.json || { fail "info"; return 1; }
@@ -278,7 +279,11 @@ data_survived() {
     daxfs io $DEV -c "get /data/r $T/r.out" -c "get /fa $T/fa.out" || { fail "get /data/r /fa"; return 1; }
     expect "$(sha < $T/r.out)" "$REC_r" "sha256 of /data/r" &&
     expect "$(sha < $T/fa.out)" "$REC_fa" "sha256 of /fa" &&
-    expect "$(wc -c < $T/fa.out)" "$REC_fasize" "size of /fa"
+    expect "$(wc -c < $T/fa.out)" "$REC_fasize" "size of /fa" || return 1
+    if [ -n "${REC_sw1:-}" ]; then
+        daxfs get $DEV /sw1 $T/s1.out || { fail "get /sw1"; return 1; }
+        expect "$(sha < $T/s1.out)" "$REC_sw1" "sha256 of /sw1 (swapped on the first boot)"
+    fi
 }
 still_writable() {
     head -c $((MiB + 7)) /dev/urandom > $T/n
