@@ -2,7 +2,8 @@
 # The test command: installs what a fresh Debian machine lacks, builds, runs
 # every test (unit, format-vs-man-page, crash images, real-binary CLI
 # tests, the concurrency tests again under ThreadSanitizer), runs the
-# exerciser for 100,000 operations, and checks that the
+# exerciser for 100,000 operations, runs the whole tool on a real
+# device-DAX in a VM (Tests/vm/run.sh), and checks that the
 # generated man page and completions are current.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +16,14 @@ grep -q 'Test run with .* passed' /tmp/daxfs-test.log
 swift test --sanitize=thread --scratch-path .build-tsan --filter DirectAccessTests 2>&1 | tee /tmp/daxfs-tsan.log
 grep -q 'Test run with .* passed' /tmp/daxfs-tsan.log
 if grep -q 'WARNING: ThreadSanitizer' /tmp/daxfs-tsan.log; then echo "ThreadSanitizer reported races"; exit 1; fi
-# The fsx-style exerciser, 100,000 operations in a release build.
-swift build -c release --product daxfs-fsx
+# The fsx-style exerciser, 100,000 operations in a release build. Built
+# with --static-swift-stdlib like the VM test's daxfs: the flag is part of
+# every compile command, so the same flags let the VM test reuse these
+# release modules instead of compiling the package again.
+swift build -c release --static-swift-stdlib --product daxfs-fsx
 "$(swift build -c release --show-bin-path)/daxfs-fsx" --ops 100000
+# daxfs end to end on a real device-DAX: qemu with an emulated NVDIMM,
+# /dev/dax0.0 at 2M and 4K alignment, two boots of each image and a
+# kill -9 in the middle of a fallocate (about 3 minutes under TCG).
+bash Tests/vm/run.sh
 bash scripts/gen-docs.sh --check

@@ -2,6 +2,7 @@ import ArgumentParser
 import DaxCore
 import DaxFS
 import DaxFSFormat
+import PMem
 
 extension Daxfs {
     struct Mkfs: ParsableCommand {
@@ -70,7 +71,10 @@ extension Daxfs {
             if let s = size { o.size = try ByteSize.parse(s, what: "--size") }
             o.sparse = sparse
             o.blockSize = try parseUnit(blockSize, what: "--block-size")
-            if let a = allocUnit { o.allocUnit = try parseUnit(a, what: "--alloc-unit") }
+            if let a = allocUnit {
+                o.allocUnit = try parseUnit(a, what: "--alloc-unit")
+                try checkUnitAgainstDevice(o.allocUnit!)
+            }
             o.label = label
             if let u = uuid {
                 guard let bytes = UUIDText.parse(u) else { throw DaxError(.EINVAL, "invalid --uuid '\(u)': expected 32 hex digits, as xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx") }
@@ -86,6 +90,21 @@ extension Daxfs {
             } else if !quiet {
                 print(describe(r))
             }
+        }
+
+        /// A device-DAX guarantees physical alignment only up to its own
+        /// alignment, so a larger allocation unit would make extents that the
+        /// mapping cannot honour (a "2M" extent on a 4K-aligned device is not
+        /// 2M-aligned in memory and can never get a huge page). Refused here
+        /// with the way out, before anything is written.
+        func checkUnitAgainstDevice(_ unit: UInt32) throws {
+            guard let info = try? RegionPath.inspect(region), info.kind == .deviceDAX,
+                  UInt64(unit) > info.alignment else { return }
+            let u = ByteSize.exact(UInt64(unit)), a = ByteSize.exact(info.alignment)
+            throw DaxError(.EINVAL, "\(region) has a device alignment of \(a), which cannot honour --alloc-unit \(u): " +
+                           "its extents would not be \(u)-aligned in the mapping; leave out --alloc-unit (the default " +
+                           "is the device alignment, \(a)), or recreate the namespace with " +
+                           "'ndctl create-namespace -m devdax --align \(u)'").with("region", region)
         }
 
         func parseUnit(_ text: String, what: String) throws -> UInt32 {
