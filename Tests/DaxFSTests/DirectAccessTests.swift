@@ -167,14 +167,15 @@ import DaxFSTestSupport
 
     // MARK: collision stress
 
-    enum Mutation: String, CaseIterable { case punch, zero, collapse, insert, truncate, unlink }
+    enum Mutation: String, CaseIterable { case punch, zero, collapse, insert, truncate, unlink, swap }
 
     static var seconds: Double { Double(ProcessInfo.processInfo.environment["DAXFS_COLLISION_SECONDS"] ?? "") ?? 2 }
 
     /// In the spirit of xfstests t_mmap_collision: mappers read and write
     /// two files through mappings while a mutator punches, zeroes,
-    /// collapses, inserts, truncates or unlinks them, for `seconds` per
-    /// pairing and seed. Every block a mapper writes starts with its file's
+    /// collapses, inserts, truncates, unlinks or swaps extents in them, for
+    /// `seconds` per pairing and seed. (A swap exchanges two ranges of one
+    /// file, so that a block keeps its file's tag wherever it moves.) Every block a mapper writes starts with its file's
     /// tag; a reader must never see the other file's tag or the 0xCD
     /// sentinel, and a writer reads back what it stored while it still holds
     /// the mapping.
@@ -184,7 +185,7 @@ import DaxFSTestSupport
             for name in ["/a", "/b"] { try fs.write(try fs.create(name), at: 0, [UInt8](repeating: 0, count: 1)) }
             let stop = Atomic<Bool>(false)
             let failures = LockedList()
-            let counts = Atomic<Int>(0)
+            let counts = Atomic<Int>(0), mutated = Atomic<Int>(0)
             @Sendable func fail(_ s: String) { failures.append(s) }
             let blocks = 64
             var threads: [Thread] = []
@@ -202,7 +203,9 @@ import DaxFSTestSupport
                         let first = write ? t * slice + rng.below(slice - 4) : rng.below(blocks - 4), count = 1 + rng.below(4)
                         let off = UInt64(first * 4096), len = UInt64(count * 4096)
                         if write {
-                            guard let m = try? fs.map(ino, offset: off, length: len, for: .write) else { continue }
+                            // Through an open handle: mapping again below must not look
+                            // the inode up (the namespace lock comes before mappings).
+                            guard let file = try? fs.open(ino), let m = try? file.map(off, len, for: .write) else { continue }
                             let generation = rng.next() & 0x7F7F_7F7F_7F7F_7F7F      // no byte is the 0xCD sentinel
                             for s in m.segments {
                                 guard let b = s.base else { fail("a write mapping with a hole"); continue }
@@ -213,6 +216,17 @@ import DaxFSTestSupport
                             }
                             m.persist()
                             usleep(20)                   // hold the mapping a while: a wider window for a wrong unmap
+                            // A second mapping of the same range, taken now, must reach
+                            // the same blocks: a change of the map under the live mapping
+                            // (a swap, a punch) would show here as other bytes or a hole.
+                            if let again = try? file.map(off, len, for: .read) {
+                                for s in again.segments {
+                                    for k in stride(from: 0, to: s.count, by: 4096) where s.base?.load(fromByteOffset: k + 8, as: UInt64.self) != generation {
+                                        fail("\(path): the file's blocks changed under a live write mapping")
+                                    }
+                                }
+                                again.release()
+                            }
                             for s in m.segments {
                                 for k in stride(from: 0, to: s.count, by: 4096) where s.base!.load(fromByteOffset: k + 8, as: UInt64.self) != generation
                                     || s.base!.load(fromByteOffset: k, as: UInt64.self) != tag {
@@ -253,7 +267,11 @@ import DaxFSTestSupport
                         case .unlink:
                             try fs.remove(path)
                             try fs.create(path)
+                        case .swap:
+                            let first = rng.below(blocks / 2) * 4096
+                            try fs.swapExtents(ino, ino, offset1: UInt64(first), offset2: UInt64(first + Int(len) + rng.below(8) * 4096), length: UInt64(len))
                         }
+                        mutated.add(1, ordering: .relaxed)
                         if try fs.stat(ino: ino).size > UInt64(blocks * 4096 * 2) { try fs.truncate(ino, size: UInt64(blocks * 4096)) }
                     } catch let e as DaxError where [.EINVAL, .EBUSY, .ENOENT, .EFBIG].contains(e.code) {
                     } catch {
@@ -269,6 +287,8 @@ import DaxFSTestSupport
             let found = failures.items
             #expect(found.isEmpty, "\(mutation), seed \(seed): \(found.joined(separator: "; "))")
             #expect(counts.load(ordering: .relaxed) > 100, "\(mutation), seed \(seed): only \(counts.load(ordering: .relaxed)) mappings in \(Self.seconds) s")
+            #expect(mutated.load(ordering: .relaxed) > 20, "\(mutation), seed \(seed): only \(mutated.load(ordering: .relaxed)) mutations went through")
+            print("collision: \(mutation), seed \(seed): \(counts.load(ordering: .relaxed)) mappings, \(mutated.load(ordering: .relaxed)) mutations")
             try fs.checkInvariants()
             try fs.unmount()
         }
