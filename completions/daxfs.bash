@@ -597,7 +597,7 @@ _daxfs_swap-extents() {
     repeating_flags=()
     non_repeating_flags=(--to-eof --dry-run --json -v --verbose --version -h --help)
     repeating_options=()
-    non_repeating_options=(--offset1 --offset2 --length --if-unchanged)
+    non_repeating_options=(--offset1 --offset2 --length --if-unchanged --step-extents)
     __daxfs_offer_flags_options 3
 
     # Offer option value completions
@@ -612,6 +612,9 @@ _daxfs_swap-extents() {
         return
         ;;
     '--if-unchanged')
+        return
+        ;;
+    '--step-extents')
         return
         ;;
     esac

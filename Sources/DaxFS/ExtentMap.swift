@@ -153,6 +153,60 @@ struct ExtentMap: Sequence {
         tree.insert(e)
     }
 
+    /// Maps `run`, extents sorted by file block that lie in one hole of
+    /// the map, merging contiguous ones among them and with the neighbours
+    /// at both edges. O(k + L + n/L) for k extents: one `insertRun`.
+    mutating func mapRun(_ run: [Extent]) {
+        guard var first = run.first else { return }
+        var merged: [Extent] = []
+        merged.reserveCapacity(run.count)
+        if let pi = tree.lastIndex(atOrBefore: first.fileBlock) {
+            let p = tree[pi]
+            precondition(p.fileEnd <= first.fileBlock, "ExtentMap.mapRun over mapped blocks")
+            if p.fileEnd == first.fileBlock && p.regionEnd == first.regionBlock {
+                first = Extent(fileBlock: p.fileBlock, regionBlock: p.regionBlock, count: p.count + first.count)
+                tree.remove(at: pi)
+            }
+        }
+        merged.append(first)
+        for e in run.dropFirst() {
+            let l = merged[merged.count - 1]
+            precondition(l.fileEnd <= e.fileBlock, "ExtentMap.mapRun needs sorted, disjoint extents")
+            if l.fileEnd == e.fileBlock && l.regionEnd == e.regionBlock { merged[merged.count - 1].count += e.count }
+            else { merged.append(e) }
+        }
+        let ni = tree.firstIndex(atOrAfter: merged[merged.count - 1].fileBlock)
+        if ni < tree.endIndex {
+            let n = tree[ni], l = merged[merged.count - 1]
+            precondition(n.fileBlock >= l.fileEnd, "ExtentMap.mapRun over mapped blocks")
+            if n.fileBlock == l.fileEnd && n.regionBlock == l.regionEnd {
+                merged[merged.count - 1].count += n.count
+                tree.remove(at: ni)
+            }
+        }
+        tree.insertRun(merged)
+    }
+
+    /// Exchanges the mappings of [start1, start1+count) of `a` and
+    /// [start2, start2+count) of `b` (which may be the same map, with
+    /// disjoint ranges): EXTENT_SWAP. O(k + L + n/L) for k extents moved.
+    static func exchange(_ a: inout ExtentMap, _ start1: UInt64, _ b: inout ExtentMap, _ start2: UInt64, count: UInt64) {
+        let e1 = a.extents(overlapping: start1, start1 + count), e2 = b.extents(overlapping: start2, start2 + count)
+        if !e1.isEmpty { a.unmap(start1, count) }
+        if !e2.isEmpty { b.unmap(start2, count) }
+        a.mapRun(e2.map { Extent(fileBlock: $0.fileBlock - start2 + start1, regionBlock: $0.regionBlock, count: $0.count) })
+        b.mapRun(e1.map { Extent(fileBlock: $0.fileBlock - start1 + start2, regionBlock: $0.regionBlock, count: $0.count) })
+    }
+
+    /// Exchanges two disjoint ranges of one map (see the other `exchange`).
+    mutating func exchange(_ start1: UInt64, _ start2: UInt64, count: UInt64) {
+        let e1 = extents(overlapping: start1, start1 + count), e2 = extents(overlapping: start2, start2 + count)
+        if !e1.isEmpty { unmap(start1, count) }
+        if !e2.isEmpty { unmap(start2, count) }
+        mapRun(e2.map { Extent(fileBlock: $0.fileBlock - start2 + start1, regionBlock: $0.regionBlock, count: $0.count) })
+        mapRun(e1.map { Extent(fileBlock: $0.fileBlock - start1 + start2, regionBlock: $0.regionBlock, count: $0.count) })
+    }
+
     /// Unmaps file blocks [start, start+count), splitting extents at the
     /// edges. Returns the region runs that were mapped there, in file order.
     /// O(log n + k + L + n/L) for k extents in the range: the extents in

@@ -28,7 +28,7 @@ extension Filesystem {
         precondition(size <= journal.maxTransactionBytes, "transaction of \(size) bytes exceeds the limit \(journal.maxTransactionBytes)")
         do {
             try logLock.withLock {
-                if !tx.admitted { try admit(tx) }
+                try admit(tx)
                 if tx.dataPending && !options.faults.contains(.noFenceBeforeCommit) {
                     media.fence()                       // zeroes and data durable before the records that expose them
                 }

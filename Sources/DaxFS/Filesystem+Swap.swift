@@ -59,22 +59,24 @@ public struct SwapPlan: Sendable, Equatable, Codable {
 /// other operation holds two inode locks, so the order cannot invert.
 ///
 /// ## Crash contract
-/// A swap is all or nothing. When the extents of both ranges fit one
-/// transaction it is that transaction. Otherwise the first transaction
-/// logs a swap-extents INTENT (both ranges, the block count, the sizes to
-/// set) together with the first step; each step exchanges the mappings of
-/// the next stretch of blocks (EXTENT_UNMAP of both stretches, then an
-/// EXTENT_MAP of each extent into the other file) and records how far it
-/// got with INTENT_PROGRESS, in the same transaction; the last step sets
-/// the sizes and times and logs INTENT_DONE. Recovery always rolls a
-/// pending swap forward from `done` with the same steps, so after a crash
-/// both files are exactly in the after state once mounted read-write (a
-/// read-only mount refuses to read them while the intent is pending).
-/// No data byte is written, so no step fences data.
+/// A swap is all or nothing. Each step is one EXTENT_SWAP record, a
+/// logical record that exchanges the mappings of a stretch of both ranges
+/// as the maps stand (replay applies it the same way), so a step costs
+/// O(1) log bytes whatever its extent count. When each range has at most
+/// `swapStepExtents` extents the swap is one transaction: EXTENT_SWAP and
+/// both INODE_ATTRs. Otherwise the first transaction logs a swap-extents
+/// INTENT (both ranges, the block count, the sizes to set) with the first
+/// step and an INTENT_PROGRESS; each later step adds its EXTENT_SWAP and
+/// INTENT_PROGRESS; the last one sets the sizes and times and logs
+/// INTENT_DONE. Recovery always rolls a pending swap forward from `done`
+/// with the same steps, so once mounted read-write both files are exactly
+/// in the after state (a read-only mount refuses to read them while the
+/// intent is pending). No data byte is written, so no step fences data.
 ///
-/// - Complexity: O((e1 + e2) log n) for e1, e2 extents in the ranges, in
-///   ⌈(e1 + e2) / S⌉ transactions where S is the extents one transaction
-///   holds (about 26,000 with a 1 MiB transaction limit); never in bytes.
+/// - Complexity: O((e1 + e2) + L) DRAM work per step for e1, e2 extents
+///   (a bulk unmap and a bulk insert of sorted runs, `ExtentMap.exchange`),
+///   ⌈max(e1, e2) / swapStepExtents⌉ transactions of a few hundred bytes
+///   each; never in bytes of data.
 extension Filesystem {
     /// Exchanges the mappings of file `ino1` from `offset1` and of `ino2`
     /// from `offset2`, `length` bytes (see the type's contract).
@@ -89,6 +91,8 @@ extension Filesystem {
     ///   generation and change counter still equal the token.
     /// - `dryRun`: check everything and return the plan; change nothing
     ///   (it also works on a read-only mount).
+    /// - `stepExtents`: the extents of each range one step moves, instead of
+    ///   `swapStepExtents` (tests use small steps to crash between them).
     ///
     /// Errors: EISDIR (a directory), ENOENT, EINVAL (offsets, or a length
     /// that does not reach EOF of both files, not multiples of the
@@ -100,7 +104,7 @@ extension Filesystem {
     @discardableResult
     public func swapExtents(_ ino1: InodeNumber, _ ino2: InodeNumber, offset1: UInt64 = 0, offset2: UInt64 = 0,
                             length: UInt64? = nil, toEOF: Bool = false, ifUnchanged: ChangeToken? = nil,
-                            dryRun: Bool = false) throws -> SwapPlan {
+                            dryRun: Bool = false, stepExtents: Int? = nil) throws -> SwapPlan {
         if dryRun { try checkMounted() } else { try checkWritable() }
         let a = try fileNode(ino1), b = try fileNode(ino2)
         return try withBothExclusive(a, b) {
@@ -110,11 +114,12 @@ extension Filesystem {
                 throw DaxError(.EBUSY, "inode \(b.ino) changed since token \(t) was taken (it is now \(b.record.generation):\(b.record.change)); nothing was swapped")
                     .with("ino", b.ino)
             }
-            var plan = try swapPlan(a, b, offset1: offset1, offset2: offset2, length: length, toEOF: toEOF)
+            let per = max(1, stepExtents ?? swapStepExtents)
+            var plan = try swapPlan(a, b, offset1: offset1, offset2: offset2, length: length, toEOF: toEOF, per: per)
             plan.dryRun = dryRun
             if dryRun || plan.blocks == 0 { return plan }
             try admitSwap(plan)
-            plan.transactions = try runSwap(a, b, plan)
+            plan.transactions = try runSwap(a, b, plan, per: per)
             return plan
         }
     }
@@ -144,7 +149,7 @@ extension Filesystem {
 
     /// Checks a request against both files and works out the ranges, the
     /// new sizes and the extents that move. Holds both inode locks.
-    private func swapPlan(_ a: Inode, _ b: Inode, offset1: UInt64, offset2: UInt64, length: UInt64?, toEOF: Bool) throws -> SwapPlan {
+    private func swapPlan(_ a: Inode, _ b: Inode, offset1: UInt64, offset2: UInt64, length: UInt64?, toEOF: Bool, per: Int) throws -> SwapPlan {
         let bs = blockSize
         let u = a.unitBlocks(blockSize: bs), ub = u * bs
         guard a.record.allocShift == b.record.allocShift else {
@@ -194,7 +199,6 @@ extension Filesystem {
                             sizeAfter1: newSize1, sizeAfter2: newSize2, usesIntent: false, transactions: 0, dryRun: false)
         a.extents.forEachExtent(overlapping: b1, b1 + blocks) { plan.extents1 += 1; plan.mappedBlocks1 += $0.count }
         b.extents.forEachExtent(overlapping: b2, b2 + blocks) { plan.extents2 += 1; plan.mappedBlocks2 += $0.count }
-        let per = swapExtentsPerFileStep
         plan.usesIntent = plan.extents1 > per || plan.extents2 > per
         plan.transactions = blocks == 0 ? 0 : max(1, (max(plan.extents1, plan.extents2) + per - 1) / per)
         return plan
@@ -202,8 +206,9 @@ extension Filesystem {
 
     /// Refuses with ENOSPC, before anything is logged, a swap whose split
     /// extents would not fit the checkpoint: each file may gain two
-    /// extents, split at the range boundaries. The steps themselves only
-    /// move extents between the files, so `commit` does not count them.
+    /// extents, split at the range boundaries. The steps only move extents
+    /// between the files (EXTENT_SWAP), which `commit`'s admission does
+    /// not count.
     private func admitSwap(_ plan: SwapPlan) throws {
         let capacity = layout.slotCapacity
         let needed = state.checkpointChunks(extraExtents: 4)
@@ -212,17 +217,16 @@ extension Filesystem {
         }
     }
 
-    /// The extents of each file one swap step exchanges: an EXTENT_MAP each
-    /// (for both files), with room for two EXTENT_UNMAPs, the intent,
-    /// progress, two INODE_ATTRs and INTENT_DONE.
-    var swapExtentsPerFileStep: Int {
-        max(1, (journal.maxTransactionBytes - Self.transactionOverhead - 2 * (LogRecord.headerSize + IntentRecord.size) - 6 * 64)
-            / (LogRecord.headerSize + ExtentRecord.size) / 2)
-    }
+    /// The extents of each range one swap step exchanges: 1/128 of the
+    /// transaction limit's bytes (8,192 with the default 1 MiB). A step is
+    /// one EXTENT_SWAP record whatever its size; the bound keeps the DRAM
+    /// work under the inode and log locks short and gives the progress
+    /// records their meaning.
+    var swapStepExtents: Int { max(1, journal.maxTransactionBytes / 128) }
 
     /// Commits the swap: one transaction, or an intent and steps. Returns
     /// the transactions committed.
-    private func runSwap(_ a: Inode, _ b: Inode, _ plan: SwapPlan) throws -> Int {
+    private func runSwap(_ a: Inode, _ b: Inode, _ plan: SwapPlan, per: Int) throws -> Int {
         let bs = blockSize
         let flags = plan.sizeAfter1 != plan.sizeBefore1 || plan.sizeAfter2 != plan.sizeBefore2 ? IntentRecord.swapSizesFlag : 0
         let intent = IntentRecord(id: plan.usesIntent ? reserveIntentID() : 0, kind: .swapExtents, flags: flags,
@@ -230,16 +234,15 @@ extension Filesystem {
                                   count: BlockCount(plan.blocks), done: 0, size1: plan.sizeAfter1, size2: plan.sizeAfter2)
         if !plan.usesIntent {
             var tx = TransactionBuilder()
-            let end = swapStepRecords(a, b, intent, from: 0, into: &tx)
+            let end = swapStepRecords(a, b, intent, from: 0, per: per, into: &tx)
             precondition(end == plan.blocks, "swap plan said one transaction, the step stopped at block \(end) of \(plan.blocks)")
             swapFinalRecords(a, b, intent, into: &tx)
-            tx.admitted = true
             try commit(&tx)
             return 1
         }
         var transactions = 0
         try finishingIntent(intent) {
-            transactions = try continueSwap(a, b, intent, logIntent: true)
+            transactions = try continueSwap(a, b, intent, logIntent: true, per: per)
         }
         return transactions
     }
@@ -248,21 +251,20 @@ extension Filesystem {
     /// with both inode locks held. With `logIntent` the first transaction
     /// also logs the INTENT itself. Idempotent from any committed step: it
     /// is also how recovery finishes a pending swap.
-    func continueSwap(_ a: Inode, _ b: Inode, _ intent: IntentRecord, logIntent: Bool) throws -> Int {
+    func continueSwap(_ a: Inode, _ b: Inode, _ intent: IntentRecord, logIntent: Bool, per: Int) throws -> Int {
         var done = intent.done.raw
         var transactions = 0
         var first = logIntent
         repeat {
             var tx = TransactionBuilder()
             if first { tx.append(.intent(intent)) }
-            done = swapStepRecords(a, b, intent, from: done, into: &tx)
+            done = swapStepRecords(a, b, intent, from: done, per: per, into: &tx)
             if done == intent.count.raw {
                 swapFinalRecords(a, b, intent, into: &tx)
                 tx.append(.intentDone(id: intent.id))
             } else {
                 tx.append(.intentProgress(id: intent.id, done: BlockCount(done)))
             }
-            tx.admitted = true
             try commit(&tx)
             transactions += 1
             if first && options.faults.contains(.intentStepsFail) { throw DaxError(.EIO, "injected failure after intent \(intent.id)") }
@@ -271,34 +273,20 @@ extension Filesystem {
         return transactions
     }
 
-    /// Appends to `tx` the records of one step of a swap from block `from`
-    /// of the ranges: as many blocks as keep both ranges' extents within
-    /// `swapExtentsPerFileStep` in each range. Returns where the step ends (relative to
-    /// the ranges' starts). O(k log n) for k extents.
-    private func swapStepRecords(_ a: Inode, _ b: Inode, _ i: IntentRecord, from d: UInt64, into tx: inout TransactionBuilder) -> UInt64 {
+    /// Appends to `tx` the EXTENT_SWAP of one step of a swap from block
+    /// `from` of the ranges: as many blocks as keep each range's extents
+    /// within `per`. Returns where the step ends (relative to
+    /// the ranges' starts). O(k) for k extents, to find the boundary.
+    private func swapStepRecords(_ a: Inode, _ b: Inode, _ i: IntentRecord, from d: UInt64, per: Int,
+                                 into tx: inout TransactionBuilder) -> UInt64 {
         let b1 = i.block1.raw, b2 = i.block2.raw, count = i.count.raw
-        let per = swapExtentsPerFileStep
-        var e1 = a.extents.extents(overlapping: b1 + d, b1 + count, limit: per + 1)
-        var e2 = b.extents.extents(overlapping: b2 + d, b2 + count, limit: per + 1)
         var end = count
+        let e1 = a.extents.extents(overlapping: b1 + d, b1 + count, limit: per + 1)
         if e1.count > per { end = min(end, e1[per - 1].fileEnd - b1) }
+        let e2 = b.extents.extents(overlapping: b2 + d, b2 + count, limit: per + 1)
         if e2.count > per { end = min(end, e2[per - 1].fileEnd - b2) }
-        e1 = e1.filter { $0.fileBlock < b1 + end }.map { clip($0, to: b1 + end) }
-        e2 = e2.filter { $0.fileBlock < b2 + end }.map { clip($0, to: b2 + end) }
-        let n = end - d
-        if !e1.isEmpty { tx.append(.extentUnmap(a.ino, FileBlock(b1 + d), BlockCount(n))) }
-        if !e2.isEmpty { tx.append(.extentUnmap(b.ino, FileBlock(b2 + d), BlockCount(n))) }
-        for e in e2 {
-            tx.append(.extentMap(ExtentRecord(ino: a.ino, fileBlock: FileBlock(e.fileBlock - b2 + b1), regionBlock: BlockNumber(e.regionBlock), count: BlockCount(e.count))))
-        }
-        for e in e1 {
-            tx.append(.extentMap(ExtentRecord(ino: b.ino, fileBlock: FileBlock(e.fileBlock - b1 + b2), regionBlock: BlockNumber(e.regionBlock), count: BlockCount(e.count))))
-        }
+        tx.append(.extentSwap(ino1: a.ino, block1: FileBlock(b1 + d), ino2: b.ino, block2: FileBlock(b2 + d), count: BlockCount(end - d)))
         return end
-    }
-
-    private func clip(_ e: Extent, to end: UInt64) -> Extent {
-        e.fileEnd <= end ? e : Extent(fileBlock: e.fileBlock, regionBlock: e.regionBlock, count: end - e.fileBlock)
     }
 
     /// The last step's size and time records: both files' change counters
@@ -317,6 +305,6 @@ extension Filesystem {
         guard let a = state.inodes[i.ino1], let b = state.inodes[i.ino2] else {
             throw DaxError(.EFSCORRUPTED, "swap intent \(i.id) names inodes \(i.ino1) and \(i.ino2), which do not both exist; run 'daxfs fsck'")
         }
-        _ = try withBothWriteLocks(a, b) { try continueSwap(a, b, i, logIntent: false) }
+        _ = try withBothWriteLocks(a, b) { try continueSwap(a, b, i, logIntent: false, per: swapStepExtents) }
     }
 }

@@ -11,9 +11,6 @@ struct TransactionBuilder {
     /// Set when the caller stored data (or the allocator zeroes) that the
     /// commit must fence before it logs the records that make them visible.
     var dataPending = false
-    /// Set by an operation that checked its metadata growth itself
-    /// (swap-extents moves extents between files): `commit` skips `admit`.
-    var admitted = false
     init() {
         records = []
         records.reserveCapacity(6)

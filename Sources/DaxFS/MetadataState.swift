@@ -234,6 +234,16 @@ final class MetadataState: @unchecked Sendable {
             intents[id] = i
         case .intentDone(let id):
             guard intents.removeValue(forKey: id) != nil else { throw Self.corrupt("INTENT_DONE of intent \(id), which is not pending") }
+        case .extentSwap(let i1, let b1, let i2, let b2, let n):
+            // Bounds and overlap were checked when the record was decoded.
+            let a = try file(i1, "EXTENT_SWAP"), b = try file(i2, "EXTENT_SWAP")
+            let before = a.extents.count + (a === b ? 0 : b.extents.count)
+            if a === b {
+                a.extents.exchange(b1.raw, b2.raw, count: n.raw)
+            } else {
+                ExtentMap.exchange(&a.extents, b1.raw, &b.extents, b2.raw, count: n.raw)
+            }
+            extentCount += a.extents.count + (a === b ? 0 : b.extents.count) - before
         }
     }
 

@@ -133,6 +133,43 @@ struct SortedChunks<E: SortedElement>: Sequence {
         return Index(leaf: l, slot: s)
     }
 
+    /// Inserts `run`, whose keys increase strictly and all fall in one gap
+    /// of the sequence (no present key lies between the first and the last
+    /// of the run). O(L + k + leaves) for k elements: the leaf at the gap
+    /// is split and the run goes in as whole leaves, never one element at
+    /// a time.
+    mutating func insertRun(_ run: [E]) {
+        guard run.count > 1 else { if let e = run.first { insert(e) }; return }
+        for i in 1..<run.count { precondition(run[i - 1].key < run[i].key, "SortedChunks.insertRun needs increasing keys") }
+        let first = run[0].key, last = run[run.count - 1].key
+        let l = leaves.isEmpty ? 0 : leafFor(first)
+        let leaf = leaves.isEmpty ? [] : leaves[l]
+        let s = Self.lowerBound(leaf, first)
+        precondition(s == 0 || leaf[s - 1].key < first, "SortedChunks.insertRun: a key is present")
+        precondition(s == leaf.count ? (l + 1 >= firstKeys.count || last < firstKeys[l + 1]) : last < leaf[s].key,
+                     "SortedChunks.insertRun: the run does not fit one gap")
+        var combined = Array(leaf[..<s])
+        combined.reserveCapacity(leaf.count + run.count)
+        combined.append(contentsOf: run)
+        combined.append(contentsOf: leaf[s...])
+        let per = Self.leafCapacity * 3 / 4
+        var newLeaves: [[E]] = []
+        var at = 0
+        while at < combined.count {
+            let n = combined.count - at <= Self.leafCapacity ? combined.count - at : per
+            newLeaves.append(Array(combined[at..<(at + n)]))
+            at += n
+        }
+        count += run.count
+        if leaves.isEmpty {
+            leaves = newLeaves
+            firstKeys = newLeaves.map { $0[0].key }
+        } else {
+            leaves.replaceSubrange(l...l, with: newLeaves)
+            firstKeys.replaceSubrange(l...l, with: newLeaves.map { $0[0].key })
+        }
+    }
+
     /// Removes and returns the element at `i`.
     @discardableResult
     mutating func remove(at i: Index) -> E {

@@ -30,10 +30,14 @@ public enum LogRecord: Equatable, Sendable {
     case intentProgress(id: UInt64, done: BlockCount)
     /// The intent is finished.
     case intentDone(id: UInt64)
+    /// Exchange the mappings (extents and holes) of file blocks
+    /// [block1, block1+count) of ino1 and [block2, block2+count) of ino2:
+    /// one step of swap-extents, applied to the maps as they are.
+    case extentSwap(ino1: InodeNumber, block1: FileBlock, ino2: InodeNumber, block2: FileBlock, count: BlockCount)
 
     public enum RecordType: UInt16, CaseIterable, Sendable {
         case inode = 1, inodeFree = 2, inodeAttr = 3, extentMap = 4, extentUnmap = 5, extentShift = 6
-        case alloc = 7, free = 8, intent = 9, intentProgress = 10, intentDone = 11
+        case alloc = 7, free = 8, intent = 9, intentProgress = 10, intentDone = 11, extentSwap = 12
 
         /// Fixed payload size, or nil for INODE (variable: 96 + padded name).
         public var payloadSize: Int? {
@@ -46,6 +50,7 @@ public enum LogRecord: Equatable, Sendable {
             case .alloc, .free: BlockRange.size
             case .intent: IntentRecord.size
             case .intentProgress, .intentDone: 16
+            case .extentSwap: 40
             }
         }
         public var name: String {
@@ -61,6 +66,7 @@ public enum LogRecord: Equatable, Sendable {
             case .intent: "INTENT"
             case .intentProgress: "INTENT_PROGRESS"
             case .intentDone: "INTENT_DONE"
+            case .extentSwap: "EXTENT_SWAP"
             }
         }
     }
@@ -86,6 +92,7 @@ public enum LogRecord: Equatable, Sendable {
         case .intent: .intent
         case .intentProgress: .intentProgress
         case .intentDone: .intentDone
+        case .extentSwap: .extentSwap
         }
     }
 
@@ -121,6 +128,8 @@ public enum LogRecord: Equatable, Sendable {
         case .intent(let i): i.encode(into: p, at: b)
         case .intentProgress(let id, let done): p.setLE(id, at: b); p.setLE(done.raw, at: b + 8)
         case .intentDone(let id): p.setLE(id, at: b); p.setLE(UInt64(0), at: b + 8)
+        case .extentSwap(let i1, let b1, let i2, let b2, let n):
+            p.setLE(i1.raw, at: b); p.setLE(b1.raw, at: b + 8); p.setLE(i2.raw, at: b + 16); p.setLE(b2.raw, at: b + 24); p.setLE(n.raw, at: b + 32)
         }
         let record = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[o..<(o + len)])
         p.setLE(CRC32C.checksum(record, seed: seed), at: o + H.crc.offset)
@@ -167,6 +176,9 @@ public enum LogRecord: Equatable, Sendable {
         case .intent: record = .intent(try IntentRecord.decode(p, at: b))
         case .intentProgress: record = .intentProgress(id: p.u64(b), done: BlockCount(p.u64(b + 8)))
         case .intentDone: record = .intentDone(id: p.u64(b))
+        case .extentSwap:
+            record = .extentSwap(ino1: InodeNumber(p.u64(b)), block1: FileBlock(p.u64(b + 8)), ino2: InodeNumber(p.u64(b + 16)),
+                                 block2: FileBlock(p.u64(b + 24)), count: BlockCount(p.u64(b + 32)))
         }
         return (record, len)
     }
@@ -194,6 +206,12 @@ public enum LogRecord: Equatable, Sendable {
         case .alloc(let r), .free(let r): return r.problem(in: sb)
         case .intent(let i): return i.problem()
         case .intentProgress, .intentDone: return nil
+        case .extentSwap(let i1, let b1, let i2, let b2, let n):
+            let limit = Geometry.maximumFileSize / UInt64(sb.blockSize)
+            let (e1, o1) = b1.raw.addingReportingOverflow(n.raw), (e2, o2) = b2.raw.addingReportingOverflow(n.raw)
+            if i1.raw == 0 || i2.raw == 0 || n.raw == 0 || o1 || o2 || e1 > limit || e2 > limit { return "EXTENT_SWAP range is invalid" }
+            if i1 == i2 && b1.raw < e2 && b2.raw < e1 { return "EXTENT_SWAP of overlapping ranges of one inode" }
+            return nil
         }
     }
 }

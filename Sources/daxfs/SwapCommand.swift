@@ -61,6 +61,9 @@ struct SwapExtentsArguments: FileCommand {
     @Option(help: ArgumentHelp("Swap only if FILE2's token (from 'daxfs stat --json') is unchanged; else EBUSY.", valueName: "token"))
     var ifUnchanged: String?
 
+    @Option(help: ArgumentHelp("Extents of each range one step moves (default: 1/128 of the transaction limit in bytes, 8192); smaller steps make more, shorter transactions.", valueName: "n"))
+    var stepExtents: Int?
+
     @Flag(help: "Print what was swapped as JSON.")
     var json = false
 
@@ -74,6 +77,7 @@ struct SwapExtentsArguments: FileCommand {
         if !toEof && length == nil && (offset1 != nil || offset2 != nil) {
             throw ValidationError("with --offset1 or --offset2, give --length or --to-eof")
         }
+        if let n = stepExtents, n < 1 { throw ValidationError("--step-extents must be at least 1") }
         if let t = ifUnchanged, ChangeToken(t) == nil {
             throw ValidationError("--if-unchanged takes a token \"generation:change\" as 'daxfs stat --json' prints it, not '\(t)'")
         }
@@ -89,7 +93,8 @@ struct SwapExtentsArguments: FileCommand {
         let plan: SwapPlan
         do {
             plan = try fs.swapExtents(i1, i2, offset1: o1, offset2: o2, length: len, toEOF: len == nil,
-                                      ifUnchanged: ifUnchanged.flatMap(ChangeToken.init), dryRun: dryRun)
+                                      ifUnchanged: ifUnchanged.flatMap(ChangeToken.init), dryRun: dryRun,
+                                      stepExtents: stepExtents)
         } catch let e as DaxError {
             throw e.with("file1", file1).with("file2", file2)
         }

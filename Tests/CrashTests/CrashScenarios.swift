@@ -30,6 +30,9 @@ enum CrashScenarios {
         for i in 0..<runs { try fs.write(f, at: UInt64(i) * 8192, bytes(100, seed: UInt64(i))) }
     }
 
+    /// (The swap scenarios take steps of 2 to 4 extents, so that a crash can
+    /// land between many of them.)
+    ///
     /// Two files of `blocks` one-block extents each, written alternately so
     /// that no two blocks of one file are adjacent; every block differs.
     static func interleaved(_ fs: Filesystem, _ p1: String, _ p2: String, blocks: Int) throws {
@@ -212,16 +215,16 @@ enum CrashScenarios {
             try fs.swapExtents(try fs.lookup("/s1"), try fs.lookup("/s2"), toEOF: true)
         },
         CrashScenario("swap-extents of whole files, 10 extents each (intent)", setup: { fs in try interleaved(fs, "/s1", "/s2", blocks: 10) }) { fs in
-            try fs.swapExtents(try fs.lookup("/s1"), try fs.lookup("/s2"), toEOF: true)
+            try fs.swapExtents(try fs.lookup("/s1"), try fs.lookup("/s2"), toEOF: true, stepExtents: 2)
         },
         CrashScenario("swap-extents to EOF from offsets, unequal sizes (intent)", setup: { fs in
-            try interleaved(fs, "/s1", "/s2", blocks: 8)
-            try fs.truncate(try fs.lookup("/s2"), size: 5 * 4096 + 100)
+            try interleaved(fs, "/s1", "/s2", blocks: 20)
+            try fs.truncate(try fs.lookup("/s2"), size: 14 * 4096 + 100)
         }) { fs in
-            try fs.swapExtents(try fs.lookup("/s1"), try fs.lookup("/s2"), offset1: 4096, offset2: 8192, toEOF: true)
+            try fs.swapExtents(try fs.lookup("/s1"), try fs.lookup("/s2"), offset1: 4096, offset2: 8192, toEOF: true, stepExtents: 4)
         },
-        CrashScenario("swap-extents of two ranges of one file (intent)", setup: { fs in try interleaved(fs, "/s1", "/s2", blocks: 12) }) { fs in
-            try fs.swapExtents(try fs.lookup("/s1"), try fs.lookup("/s1"), offset1: 0, offset2: 6 * 4096, length: 5 * 4096)
+        CrashScenario("swap-extents of two ranges of one file (intent)", setup: { fs in try interleaved(fs, "/s1", "/s2", blocks: 24) }) { fs in
+            try fs.swapExtents(try fs.lookup("/s1"), try fs.lookup("/s1"), offset1: 0, offset2: 12 * 4096, length: 11 * 4096, stepExtents: 3)
         },
         CrashScenario("checkpoint", contract: .unchanged) { fs in try fs.checkpoint() },
         CrashScenario("mount and recovery", contract: .unchanged, crashDuringMount: true) { _ in },

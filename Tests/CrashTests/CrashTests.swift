@@ -39,18 +39,13 @@ import PMem
         }
     }
 
-    /// swap-extents of two files of 10,000 one-block extents each, on a
-    /// 96 MiB image, with 32 KiB transactions so that the swap takes about
-    /// 26 steps behind its intent. Every persist point is crashed (a few
-    /// images each: every image is 96 MiB); each image must recover to
-    /// exactly the before or the after bytes of both files, with the
-    /// invariants checked.
+    /// The extents per file of the big swap below (DAXFS_SWAP_EXTENTS to try another count).
     static let bigExtents = Int(ProcessInfo.processInfo.environment["DAXFS_SWAP_EXTENTS"] ?? "") ?? 10_000
 
     /// swap-extents of two files of 10,000 one-block extents each, on a
-    /// 96 MiB image, with 32 KiB transactions so that the swap takes about
-    /// 26 steps behind its intent. Every persist point is crashed (2 images
-    /// each, 48 in the full configuration), and one image in 16 is crashed
+    /// 96 MiB image, with 64 KiB transactions so that the swap takes about
+    /// 20 steps (512 extents each) behind its intent. Every persist point is
+    /// crashed (2 images each, 48 in the full configuration), and one image in 16 is crashed
     /// again at every persist point of its recovery. Each image must mount
     /// to exactly the before or the after state: every block of both files
     /// carries a tag naming its file and index, sizes are checked, and the
@@ -59,7 +54,7 @@ import PMem
     @Test func swapOfTenThousandExtentsSurvivesACrashAtEveryPersistPoint() throws {
         let n = Self.bigExtents
         var options = Filesystem.Options()
-        options.transactionLimit = 32 << 10
+        options.transactionLimit = 64 << 10
         let start = try CrashHarness.formattedImage(size: 96 << 20, logSize: 1 << 20, checkpointSize: 2 << 20)
         let base = try CrashHarness.image(from: start, options: options) { fs in
             let a = try fs.create("/big1"), b = try fs.create("/big2")
@@ -105,7 +100,7 @@ import PMem
                 var again: [[UInt8]] = []
                 if images % 16 == 0 {
                     media.onCrashPoint = { p in
-                        CrashImages(point: p, seed: 18, configuration: .init(maxImages: 1)).forEach { again.append($0.materialize(base: p.media)) }
+                        CrashImages(point: p, seed: 18, configuration: .init(maxImages: 2)).forEach { again.append($0.materialize(base: p.media)) }
                     }
                 }
                 do {

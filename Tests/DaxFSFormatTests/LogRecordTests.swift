@@ -21,6 +21,7 @@ func sampleRecords() -> [LogRecord] {
                              count: 100, done: 0, size1: 10, size2: 20)),
         .intentProgress(id: 3, done: 50),
         .intentDone(id: 3),
+        .extentSwap(ino1: 7, block1: 0, ino2: 8, block2: 4, count: 100),
     ]
 }
 

@@ -29,6 +29,68 @@ import DaxFSTestSupport
         }
     }
 
+    @Test(arguments: [1, 2, 3]) func insertRunMatchesAnArray(seed: UInt64) {
+        var rng = SeededRandom(seed: seed)
+        for _ in 0..<200 {
+            let n = rng.below(3000)
+            var chunks = SortedChunks(sorted: (0..<n).map { Item(key: $0 * 10_000) })
+            var model = (0..<n).map { $0 * 10_000 }
+            let gap = rng.below(n + 1)                              // before element `gap`
+            let lo = gap == 0 ? -5_000_000 : model[gap - 1] + 1
+            let k = rng.below(2) == 0 ? rng.below(4) : rng.below(9_000)  // runs past a leaf's capacity too
+            let run = (0..<k).map { Item(key: lo + $0) }
+            chunks.insertRun(run)
+            model.insert(contentsOf: run.map(\.key), at: gap)
+            #expect(chunks.map(\.key) == model)
+            #expect(chunks.count == model.count)
+            if let x = model.randomElement(using: &rng) { #expect(chunks.find(x) != nil && chunks.lastIndex(atOrBefore: x).map { chunks[$0].key } == x) }
+        }
+    }
+
+    /// EXTENT_SWAP's exchange, on one map and on two, against a map of blocks.
+    @Test(arguments: [1, 2, 3]) func exchangeMatchesABlockModel(seed: UInt64) {
+        var rng = SeededRandom(seed: seed)
+        func build(_ base: UInt64) -> (ExtentMap, [UInt64: UInt64]) {
+            var map = ExtentMap(), model: [UInt64: UInt64] = [:]
+            var fb: UInt64 = 0
+            for i in 0..<rng.below(1500) {
+                fb += UInt64(rng.below(3))                          // holes between some extents
+                let len = UInt64(1 + rng.below(3)), rb = base + UInt64(i) * 8 + UInt64(rng.below(2)) * 3
+                map.map(Extent(fileBlock: fb, regionBlock: rb, count: len))
+                for b in 0..<len { model[fb + b] = rb + b }
+                fb += len
+            }
+            return (map, model)
+        }
+        func blocks(_ m: ExtentMap) -> [UInt64: UInt64] {
+            var out: [UInt64: UInt64] = [:]
+            for e in m { for b in 0..<e.count { out[e.fileBlock + b] = e.regionBlock + b } }
+            return out
+        }
+        func merged(_ m: ExtentMap) -> Bool {
+            var prev: Extent?
+            for e in m { if let p = prev, p.fileEnd > e.fileBlock || (p.fileEnd == e.fileBlock && p.regionEnd == e.regionBlock) { return false }; prev = e }
+            return true
+        }
+        for _ in 0..<60 {
+            var (a, ma) = build(1_000_000), (b, mb) = build(9_000_000)
+            let span = UInt64(4000)
+            let s1 = UInt64(rng.below(3000)), s2 = UInt64(rng.below(3000)), n = UInt64(1 + rng.below(Int(span) / 2))
+            ExtentMap.exchange(&a, s1, &b, s2, count: n)
+            var wa = ma, wb = mb
+            for k in 0..<n { wa[s1 + k] = mb[s2 + k]; wb[s2 + k] = ma[s1 + k] }
+            #expect(blocks(a) == wa.compactMapValues { $0 } && blocks(b) == wb.compactMapValues { $0 })
+            #expect(merged(a) && merged(b))
+            // Two disjoint ranges of one map.
+            let t1 = UInt64(rng.below(1000)), m = UInt64(1 + rng.below(800)), t2 = t1 + m + UInt64(rng.below(1000))
+            var one = a, mo = blocks(a)
+            one.exchange(t1, t2, count: m)
+            let before = mo
+            for k in 0..<m { mo[t1 + k] = before[t2 + k]; mo[t2 + k] = before[t1 + k] }
+            #expect(blocks(one) == mo.compactMapValues { $0 } && merged(one))
+        }
+    }
+
     @Test func unmapOfManyExtentsMatchesABlockModel() {
         var rng = SeededRandom(seed: 7)
         for _ in 0..<100 {
