@@ -77,6 +77,8 @@ let package = Package(
         .testTarget(name: "DaxFSTests", dependencies: ["DaxFS", "DaxFSTestSupport"]),
         .testTarget(name: "CrashTests", dependencies: ["DaxFS", "DaxFSFormat", "DaxCore", "PMem", "DaxFSTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["DaxCore", "PMem", "DaxFSFormat", "DaxFS", "DaxFSTestSupport"]),
+        .testTarget(name: "CheckTests", dependencies: ["DaxCore", "PMem", "DaxFSFormat", "DaxFS", "DaxFSCheck", "DaxFSTestSupport"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "DaxfsBenchTests", dependencies: ["daxfs-bench"]),
     ],
     swiftLanguageModes: [.v6]

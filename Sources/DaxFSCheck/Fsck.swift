@@ -112,8 +112,12 @@ public enum Fsck {
 
         // Passes 3-7 on the checkpoint, then the log replayed on the result, then 3-7 again.
         var first = StateRepair(sb: sb, context: "")
-        let before = first.run(.init(content: ck.salvaged.content, nextIno: ck.header?.nextIno.raw ?? 2,
-                                      nextIntentID: ck.header?.nextIntentID ?? 1, claimedFreeBlocks: ck.header?.freeBlocks,
+        let logInos = scan.transactions.lazy.flatMap(\.records).compactMap { r -> UInt64? in
+            if case .inode(let i) = r { return i.ino.raw } else { return nil }
+        }
+        let before = first.run(.init(content: ck.salvaged.content, nextIno: ck.header?.nextIno.raw,
+                                      nextIntentID: ck.header?.nextIntentID, firstNewIno: (logInos.max() ?? 1) + 1,
+                                      claimedFreeBlocks: ck.header?.freeBlocks,
                                       badKinds: ck.salvaged.badKinds, dirtyPadding: ck.salvaged.dirtyPadding), progress: progress)
         found += first.found
         let replayHeader = CheckpointHeader(
@@ -152,6 +156,7 @@ public enum Fsck {
                   action: decide($0.code, mode: options.mode, allFound: codes))
         }
         let fixing = report.problems.contains { $0.action == .fixed }
+        var finishedByEngine: Int?
         let allFixed = !report.problems.contains { $0.action == .notFixed }
 
         // Repair.
@@ -190,11 +195,15 @@ public enum Fsck {
             if !final.content.intents.isEmpty {
                 do {
                     let fs = try Filesystem.mount(media: media, name: name)
+                    let u = try fs.usage()
                     try fs.unmount()
+                    final.freeBlocks = u.freeBlocks
+                    final.content.intents = []
+                    finishedByEngine = u.inodes
                 } catch let e as DaxError {
                     throw DaxError(e.code, "the engine could not finish the pending intents: \(e.message)")
                 }
-                report.writes.append("finished \(final.content.intents.count) pending intents through a read-write mount")
+                report.writes.append("finished the pending intents through a read-write mount")
             }
         }
         if options.mode != .check && allFixed && !media.isReadOnly {
@@ -207,9 +216,9 @@ public enum Fsck {
         }
 
         let c = final.content
-        report.counts.inodes = c.inodes.count
+        report.counts.inodes = finishedByEngine ?? c.inodes.count
         report.counts.directories = c.inodes.filter { $0.kind == .directory }.count
-        report.counts.files = c.inodes.count - report.counts.directories
+        report.counts.files = report.counts.inodes - report.counts.directories
         report.counts.extents = c.extents.count
         report.counts.dataBlocks = sb.dataBlockCount.raw
         report.counts.freeBlocks = final.freeBlocks

@@ -29,8 +29,12 @@ struct StateRepair {
 
     struct Input {
         var content: CheckpointContent
-        var nextIno: UInt64
-        var nextIntentID: UInt64
+        /// next_ino as stored, or nil when no header says it (then it is derived, silently).
+        var nextIno: UInt64?
+        var nextIntentID: UInt64?
+        /// The lowest inode number a new inode (/lost+found) may take: above
+        /// every inode the log creates, so that replay does not collide with it.
+        var firstNewIno: UInt64 = 2
         /// The free block count the header claims, when there is a header.
         var claimedFreeBlocks: UInt64?
         var badKinds: Set<UInt64> = []
@@ -50,8 +54,8 @@ struct StateRepair {
 
     mutating func run(_ input: Input, progress: (Int, Int, Int) -> Void) -> Output {
         let bs = UInt64(sb.blockSize)
-        var nextIno = input.nextIno
-        var nextIntent = input.nextIntentID
+        var nextIno = input.nextIno ?? 2
+        var nextIntent = input.nextIntentID ?? 1
 
         // Pass 3: inodes, each on its own.
         progress(3, 0, input.content.inodes.count)
@@ -99,6 +103,7 @@ struct StateRepair {
                                     allocShift: max(fallbackShift, UInt8(UInt64(sb.allocUnit).trailingZeroBitCount)))
         }
         let maxIno = inodes.keys.max() ?? 1
+        if nextIno <= maxIno && input.nextIno == nil { nextIno = maxIno + 1 }
         if nextIno <= maxIno { note(.nextInoLow, "next_ino \(nextIno) is not above the highest inode \(maxIno)"); nextIno = maxIno + 1 }
 
         // Intents: each must name live files; ids unique and below next_intent.
@@ -114,6 +119,7 @@ struct StateRepair {
             if i.kind == .truncate && i.flags & IntentRecord.removeInodeFlag != 0 { removing.insert(i.ino1.raw) }
             intents.append(i)
         }
+        if let maxID = intents.map(\.id).max(), nextIntent <= maxID, input.nextIntentID == nil { nextIntent = maxID + 1 }
         if let maxID = intents.map(\.id).max(), nextIntent <= maxID {
             note(.nextIntentLow, "next_intent \(nextIntent) is not above the highest intent \(maxID)"); nextIntent = maxID + 1
         }
@@ -255,8 +261,8 @@ struct StateRepair {
             if let existing = names[1]?[lfName], inodes[existing]?.kind == .directory {
                 lf = existing
             } else {
-                lf = nextIno
-                nextIno += 1
+                lf = max(nextIno, input.firstNewIno)
+                nextIno = lf + 1
                 var name = lfName
                 if names[1]?[name] != nil { name += Array(".\(lf)".utf8) }
                 let now = wallClockNanoseconds()
