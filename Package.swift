@@ -79,6 +79,8 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["DaxCore", "PMem", "DaxFSFormat", "DaxFS", "DaxFSTestSupport"]),
         .testTarget(name: "CheckTests", dependencies: ["DaxCore", "PMem", "DaxFSFormat", "DaxFS", "DaxFSCheck", "DaxFSTestSupport"],
                     exclude: ["Fixtures"]),
+        // Field fuzzing and random corruption; scripts/test.sh runs them again under AddressSanitizer.
+        .testTarget(name: "FsckFuzzTests", dependencies: ["DaxCore", "PMem", "DaxFSFormat", "DaxFS", "DaxFSCheck", "DaxFSTestSupport"]),
         .testTarget(name: "DaxfsBenchTests", dependencies: ["daxfs-bench"]),
     ],
     swiftLanguageModes: [.v6]

@@ -82,7 +82,13 @@ struct CheckpointPass {
             if i == 20 { note(.checkpointEntryBad, "\(pass.salvaged.entryProblems.count - 20) more checkpoint entries are damaged"); break }
             note(.checkpointEntryBad, m)
         }
-        if let f = logFirst {
+        // Sequences near 2^64 would overflow the replay's "next sequence" (the engine adds 1).
+        let limit = LogSequence(1 << 63)
+        if pass.replaySeq > limit {
+            note(.checkpointHeaderBad, "checkpoint slot \(chosen.slot): replay_seq \(pass.replaySeq) is above 2^63")
+            pass.replaySeq = logFirst.flatMap { $0 <= limit ? $0 : nil } ?? LogSequence(1)
+        }
+        if let f = logFirst, f <= limit {
             let r = pass.replaySeq
             let otherOlder = other.header.flatMap { $0.generation < generation ? $0.replaySeq : nil }
             if f > r || (f < r && otherOlder.map { f > $0 } == true) {

@@ -111,12 +111,18 @@ public enum Fsck {
         try checkCancel()
 
         // Passes 3-7 on the checkpoint, then the log replayed on the result, then 3-7 again.
+        // Numbers the engine would overflow on (it adds 1 to them) end the log like a record that does not fit.
+        var transactions = scan.transactions.map(\.records)
+        if let bad = transactions.firstIndex(where: { $0.contains(where: Self.exhaustsCounter) }) {
+            found.append(Found(.logReplayFails, "log transaction \(scan.transactions[bad].seq) names an inode or intent number above 2^63; it and the \(transactions.count - bad - 1) after it are cut"))
+            transactions.removeSubrange(bad...)
+        }
         var first = StateRepair(sb: sb, context: "")
         let logInos = scan.transactions.lazy.flatMap(\.records).compactMap { r -> UInt64? in
             if case .inode(let i) = r { return i.ino.raw } else { return nil }
         }
         let before = first.run(.init(content: ck.salvaged.content, nextIno: ck.header?.nextIno.raw,
-                                      nextIntentID: ck.header?.nextIntentID, firstNewIno: (logInos.max() ?? 1) + 1,
+                                      nextIntentID: ck.header?.nextIntentID, firstNewIno: min(logInos.max() ?? 1, StateRepair.counterLimit) + 1,
                                       claimedFreeBlocks: ck.header?.freeBlocks,
                                       badKinds: ck.salvaged.badKinds, dirtyPadding: ck.salvaged.dirtyPadding), progress: progress)
         found += first.found
@@ -127,8 +133,7 @@ public enum Fsck {
             freeBlocks: before.freeBlocks, chunkCount: 0, salt: sb.logSalt, time: 0)
         let outcome: CheckReplay.Outcome
         do {
-            outcome = try CheckReplay.replay(before.content, header: replayHeader, sb: sb,
-                                             transactions: scan.transactions.map(\.records))
+            outcome = try CheckReplay.replay(before.content, header: replayHeader, sb: sb, transactions: transactions)
         } catch let e as DaxError {
             throw InternalError(message: "the repaired checkpoint does not load: \(e.message)")
         }
@@ -249,6 +254,15 @@ public enum Fsck {
             o += 8
         }
         return n
+    }
+
+    static func exhaustsCounter(_ r: LogRecord) -> Bool {
+        let limit = StateRepair.counterLimit
+        switch r {
+        case .inode(let i): return i.ino.raw > limit
+        case .intent(let i): return i.id > limit
+        default: return false
+        }
     }
 
     static func stopText(_ s: Transaction.Stop) -> String {

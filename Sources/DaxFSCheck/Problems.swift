@@ -40,6 +40,7 @@ public enum ProblemCode: String, Sendable, Codable, CaseIterable {
     case inodeName = "INODE_NAME"
     case nextInoLow = "NEXT_INO_LOW"
     case nextIntentLow = "NEXT_INTENT_LOW"
+    case counterExhausted = "COUNTER_EXHAUSTED"
     // Pass 4: extent maps.
     case extentOutside = "EXTENT_OUTSIDE_DATA"
     case extentNoOwner = "EXTENT_NO_OWNER"
@@ -99,6 +100,7 @@ public enum ProblemCode: String, Sendable, Codable, CaseIterable {
         .inodeName: Entry(pass: 3, preen: false, fix: "move the inode to /lost+found as #INO"),
         .nextInoLow: Entry(pass: 3, preen: true, fix: "raise next_ino above the highest inode"),
         .nextIntentLow: Entry(pass: 3, preen: true, fix: "raise next_intent above the highest intent"),
+        .counterExhausted: Entry(pass: 3, preen: true, fix: "lower next_ino or next_intent to one above the highest number in use"),
         .extentOutside: Entry(pass: 4, preen: false, fix: "remove the extent; its file range becomes a hole"),
         .extentNoOwner: Entry(pass: 4, preen: false, fix: "remove the extent; its blocks become free"),
         .extentOverlap: Entry(pass: 4, preen: false, fix: "cut the later extent's overlapping file range (a hole)"),

@@ -48,6 +48,10 @@ struct StateRepair {
         var freeBlocks: UInt64
     }
 
+    /// The highest next_ino and next_intent fsck accepts: 2^63, far beyond
+    /// any real use, so that handing out numbers can never overflow.
+    static let counterLimit: UInt64 = 1 << 63
+
     init(sb: Superblock, context: String) { self.sb = sb; self.context = context }
 
     mutating func note(_ code: ProblemCode, _ message: String) { found.append(Found(code, context + message)) }
@@ -67,7 +71,7 @@ struct StateRepair {
             if k & 0xFFFF == 0 { progress(3, k, input.content.inodes.count) }
             var r = original
             let ino = r.ino.raw
-            if ino == 0 { note(.inodeBad, "an inode entry has number 0; dropped"); continue }
+            if ino == 0 || ino > Self.counterLimit { note(.inodeBad, "an inode entry has number \(ino), outside [1, 2^63]; dropped"); continue }
             if inodes[ino] != nil { note(.inodeDuplicate, "inode \(ino) is stored twice; the later copy is dropped"); continue }
             if input.badKinds.contains(ino) && ino != 1 { note(.inodeBad, "inode \(ino): kind is neither file nor directory; dropped"); continue }
             if input.dirtyPadding.contains(ino) { note(.inodeReserved, "inode \(ino): reserved or name padding bytes are not zero") }
@@ -104,6 +108,10 @@ struct StateRepair {
         }
         let maxIno = inodes.keys.max() ?? 1
         if nextIno <= maxIno && input.nextIno == nil { nextIno = maxIno + 1 }
+        if nextIno > Self.counterLimit {
+            note(.counterExhausted, "next_ino \(nextIno) leaves no inode numbers to hand out")
+            nextIno = maxIno + 1
+        }
         if nextIno <= maxIno { note(.nextInoLow, "next_ino \(nextIno) is not above the highest inode \(maxIno)"); nextIno = maxIno + 1 }
 
         // Intents: each must name live files; ids unique and below next_intent.
@@ -120,6 +128,10 @@ struct StateRepair {
             intents.append(i)
         }
         if let maxID = intents.map(\.id).max(), nextIntent <= maxID, input.nextIntentID == nil { nextIntent = maxID + 1 }
+        if nextIntent > Self.counterLimit {
+            note(.counterExhausted, "next_intent \(nextIntent) leaves no intent ids to hand out")
+            nextIntent = (intents.map(\.id).max() ?? 0) + 1
+        }
         if let maxID = intents.map(\.id).max(), nextIntent <= maxID {
             note(.nextIntentLow, "next_intent \(nextIntent) is not above the highest intent \(maxID)"); nextIntent = maxID + 1
         }
@@ -197,7 +209,7 @@ struct StateRepair {
             prevEnd = run.end
             storedValid.append((run.start.raw, run.end))
         }
-        let same = stored.count == expectedFree.count && zip(stored, expectedFree).allSatisfy { $0.start.raw == $1.start && $0.end == $1.end }
+        let same = stored.count == expectedFree.count && zip(stored, expectedFree).allSatisfy { $0.start.raw == $1.start && $0.count.raw == $1.end - $1.start }
         if !same {
             let storedSet = Ranges.union(storedValid)
             let both = Ranges.intersection(storedSet, Ranges.union(owned))
