@@ -17,6 +17,10 @@ public enum CheckReplay {
         public var applied: Int
         /// Why transaction number `applied` (0-based) did not fit, or nil when all did.
         public var failure: String?
+        public init(content: CheckpointContent, nextIno: UInt64, nextIntentID: UInt64, applied: Int, failure: String?) {
+            self.content = content; self.nextIno = nextIno; self.nextIntentID = nextIntentID
+            self.applied = applied; self.failure = failure
+        }
     }
 
     /// Loads `content` as mount loads a checkpoint (throws EFSCORRUPTED when

@@ -131,9 +131,12 @@ public enum Fsck {
             inodeCount: UInt64(before.content.inodes.count), extentCount: UInt64(before.content.extents.count),
             freeExtentCount: UInt64(before.content.free.count), intentCount: UInt64(before.content.intents.count),
             freeBlocks: before.freeBlocks, chunkCount: 0, salt: sb.logSalt, time: 0)
-        let outcome: CheckReplay.Outcome
+        var outcome = CheckReplay.Outcome(content: before.content, nextIno: before.nextIno, nextIntentID: before.nextIntentID,
+                                          applied: 0, failure: nil)
         do {
-            outcome = try CheckReplay.replay(before.content, header: replayHeader, sb: sb, transactions: transactions)
+            if !transactions.isEmpty {
+                outcome = try CheckReplay.replay(before.content, header: replayHeader, sb: sb, transactions: transactions)
+            }
         } catch let e as DaxError {
             throw InternalError(message: "the repaired checkpoint does not load: \(e.message)")
         }

@@ -243,11 +243,13 @@ struct StateRepair {
         reached.reserveCapacity(inodes.count)
         for ino in numbers where ino != 1 && !removing.contains(ino) {
             var path: [UInt64] = []
-            var onPath: Set<UInt64> = []
+            var onPath: Set<UInt64> = []        // only for deep paths; short ones are searched
             var cur = ino
             while true {
                 if reached.contains(cur) || moved.contains(cur) { break }
-                if !onPath.insert(cur).inserted {
+                if path.count == 32 && onPath.isEmpty { onPath = Set(path) }
+                let seen = path.count < 32 ? path.contains(cur) : !onPath.insert(cur).inserted
+                if seen {
                     note(.directoryLoop, "directory \(cur) (\"\(inodes[cur]!.nameString)\") is its own ancestor")
                     move(cur)
                     break

@@ -10,6 +10,7 @@ enum Registry {
             FallocateRows.group,
             DirectAccessRows.group,
             FileRows.group,
+            FsckRows.group,
         ]
     }
 }

@@ -23,6 +23,10 @@ import DaxFSTestSupport
         FileManager.default.createFile(atPath: region.path, contents: Data(try FsckFixtures.build(name)))
         let first = Self.run(["-fy"], image: region.path)
         let second = Self.run(["-fn"], image: region.path)
+        // Idempotence: fsck -y on an image fsck -y produced changes nothing.
+        let repaired = region.fingerprint
+        let third = CLI.run(["fsck", "-fy", region.path])
+        #expect(third.status == 0 && region.fingerprint == repaired, "\(name): a second fsck -fy changed the image: \(third.stdout)")
         let dir = Self.fixtures + "/" + name
         if ProcessInfo.processInfo.environment["DAXFS_UPDATE_GOLDEN"] == "1" {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

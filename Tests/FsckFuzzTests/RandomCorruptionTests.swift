@@ -61,6 +61,9 @@ import DaxFSTestSupport
             }
             guard converged >= 0 else { return "not clean after 3 fsck -y runs: \(history)" }
             runs[converged] += 1
+            let repaired = media.cacheImage
+            let idem = try Fsck.check(media: media, options: CheckOptions(mode: .repair, force: true))
+            if idem.exitStatus != 0 || media.cacheImage != repaired { return "fsck -y on a repaired image changed it (exit \(idem.exitStatus)): \(history)" }
             let fs = try Filesystem.mount(media: media)
             try ShortRun.run(fs, seed: seed)
             try fs.checkInvariants()
