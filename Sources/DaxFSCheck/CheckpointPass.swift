@@ -23,7 +23,13 @@ struct CheckpointPass {
     var found: [Found] = []
 
     static func run(media: PersistentMedia, layout: Layout) -> CheckpointPass {
-        let scans = [SlotScan.scan(slot: 0, media: media, layout: layout), SlotScan.scan(slot: 1, media: media, layout: layout)]
+        var scans = [SlotScan.scan(slot: 0, media: media, layout: layout, chunks: false),
+                     SlotScan.scan(slot: 1, media: media, layout: layout, chunks: false)]
+        var scanned = [false, false]
+        func full(_ i: Int) -> SlotScan {
+            if !scanned[i] { scans[i] = SlotScan.scan(slot: i, media: media, layout: layout); scanned[i] = true }
+            return scans[i]
+        }
         let logFirst = firstLogSequence(media: media, layout: layout)
         func whole(_ s: SlotScan) -> Bool {
             guard let h = s.header else { return false }
@@ -31,17 +37,20 @@ struct CheckpointPass {
         }
         let withHeader = scans.filter { $0.header != nil }
         let mountChoice = withHeader.max { ($0.header!.generation, 1 - $0.slot) < ($1.header!.generation, 1 - $1.slot) }
+            .map { full($0.slot) }
         var chosen: SlotScan
         if let m = mountChoice, whole(m) {
             chosen = m
-            let other = scans[1 - m.slot]
-            if let f = logFirst, f > m.header!.replaySeq, let g = other.chunkGeneration, g > m.header!.generation {
-                chosen = other   // the newer checkpoint's header is damaged; the log continues from it
+            if let f = logFirst, f > m.header!.replaySeq {
+                let other = full(1 - m.slot)
+                if let g = other.chunkGeneration, g > m.header!.generation {
+                    chosen = other   // the newer checkpoint's header is damaged; the log continues from it
+                }
             }
         } else {
-            let salvageable = scans.filter { $0.chunkGeneration != nil }
+            let salvageable = [full(0), full(1)].filter { $0.chunkGeneration != nil }
             chosen = salvageable.max { ($0.chunkGeneration!, $0.slot == mountChoice?.slot ? 1 : 0) < ($1.chunkGeneration!, $1.slot == mountChoice?.slot ? 1 : 0) }
-                ?? mountChoice ?? scans[0]
+                ?? mountChoice ?? full(0)
         }
         let other = scans[1 - chosen.slot]
         let generation = chosen.chunkGeneration ?? chosen.header?.generation ?? 1

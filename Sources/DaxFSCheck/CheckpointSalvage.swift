@@ -29,7 +29,9 @@ struct SlotScan {
     /// first chunk whose checksum verifies on its own.
     /// - Complexity: O(slot capacity) cheap checks plus one CRC pass over each
     ///   candidate chunk.
-    static func scan(slot: Int, media: PersistentMedia, layout: Layout) -> SlotScan {
+    /// With `chunks` false only the header is read (the chunks of a slot
+    /// that is not needed are never verified).
+    static func scan(slot: Int, media: PersistentMedia, layout: Layout, chunks: Bool = true) -> SlotScan {
         let range = layout.slot(slot)
         let p = media.bytes
         let magic = p.bytes(range.lowerBound, 8) == CheckpointHeader.magic
@@ -38,6 +40,7 @@ struct SlotScan {
         case .success(let h): s.header = h
         case .failure(let e): if magic { s.headerProblem = e.message }
         }
+        guard chunks else { return s }
         let seed = layout.sb.recordSeed
         let base = range.lowerBound + CheckpointHeader.chunksOffset
         let capacity = layout.slotCapacity

@@ -15,6 +15,9 @@ struct FuzzTarget {
 }
 
 enum FuzzTargets {
+    static let records = ["superblock", "backup_superblock", "checkpoint_header", "chunk_inodes", "chunk_extents",
+                          "chunk_free", "inode1", "inode2", "inode5", "extent", "free", "transaction", "record_header"]
+
     /// Inodes fuzzed: the root, /a (a directory with children) and /a/f1 (a file with an extent).
     static let inodes: [UInt64] = [1, 2, 5]
 
