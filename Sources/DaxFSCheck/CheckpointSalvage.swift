@@ -57,6 +57,7 @@ struct SlotScan {
         if let h = s.header, h.chunkCount == 0 || (0..<Int(h.chunkCount)).contains(where: { chunkGen($0) == h.generation && verifies($0, h.generation) != nil }) {
             generation = h.generation
         } else {
+            // Salvage: the first chunk that verifies on its own names the generation.
             for i in 0..<capacity {
                 if let g = chunkGen(i), verifies(i, g) != nil { generation = g; break }
             }
@@ -66,7 +67,12 @@ struct SlotScan {
             if let h = s.header { s.badChunks = (0..<Int(h.chunkCount)).map { ($0, "does not verify") } }
             return s
         }
-        for i in 0..<capacity where chunkGen(i) == g {
+        // With a header of that generation, its chunks and the one after them
+        // (which a lowered chunk_count would hide) are all there is to read:
+        // the rest of the slot is never touched, so the work and the pages
+        // touched grow with the metadata, not with the slot.
+        let limit = s.header.map { $0.generation == g ? min(capacity, Int($0.chunkCount) + 1) : capacity } ?? capacity
+        for i in 0..<limit where chunkGen(i) == g {
             if let v = verifies(i, g) { s.chunks.append((i, v)) }
         }
         let expected = s.expectedChunks
