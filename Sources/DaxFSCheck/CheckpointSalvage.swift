@@ -109,6 +109,13 @@ enum EntryReader {
     /// validating them against each other (later passes do that).
     static func read(_ scan: SlotScan, media: PersistentMedia, layout: Layout) -> SalvagedContent {
         var out = SalvagedContent()
+        // Room for what the header announces, bounded by what the chunks can hold.
+        if let h = scan.header {
+            let room = UInt64(scan.chunks.count * CheckpointChunk.payloadCapacity)
+            out.content.inodes.reserveCapacity(Int(min(h.inodeCount, room / UInt64(InodeRecord.fixedSize))))
+            out.content.extents.reserveCapacity(Int(min(h.extentCount, room / UInt64(ExtentRecord.size))))
+            out.content.free.reserveCapacity(Int(min(h.freeExtentCount, room / UInt64(BlockRange.size))))
+        }
         let p = media.bytes
         let sb = layout.sb
         let base = layout.slot(scan.slot).lowerBound + CheckpointHeader.chunksOffset

@@ -276,18 +276,38 @@ struct StateRepair {
             }
             for i in path { reached[i] = true }
         }
-        var names: [NameKey: Int32] = [:]
-        names.reserveCapacity(n)
+        // Names taken twice in a directory: sort by a hash of (parent, name),
+        // compare the neighbours for real. No per-entry allocation.
+        var keyed: [(key: UInt64, pos: Int32)] = []
+        keyed.reserveCapacity(n)
         for i in 1..<max(n, 1) where !removing[i] && !moved[i] {
-            let key = NameKey(parent: recs[i].parent.raw, name: recs[i].name)
-            if let other = names[key] {
-                note(.nameDuplicate, "directory \(recs[i].parent): name \"\(recs[i].nameString)\" is taken by inode \(recs[Int(other)].ino) and inode \(recs[i].ino)")
-                move(i)
-            } else {
-                names[key] = Int32(i)
+            let crc = recs[i].name.withUnsafeBytes { CRC32C.checksum($0, seed: UInt32(truncatingIfNeeded: recs[i].parent.raw)) }
+            keyed.append((recs[i].parent.raw << 32 ^ UInt64(crc), Int32(i)))
+        }
+        keyed.sort { ($0.key, $0.pos) < ($1.key, $1.pos) }
+        var j = 0
+        while j < keyed.count {
+            var k = j + 1
+            while k < keyed.count && keyed[k].key == keyed[j].key { k += 1 }
+            if k - j > 1 {
+                var firstOf: [NameKey: Int32] = [:]
+                for (_, pos) in keyed[j..<k] {
+                    let r = recs[Int(pos)]
+                    let key = NameKey(parent: r.parent.raw, name: r.name)
+                    if let other = firstOf[key] {
+                        note(.nameDuplicate, "directory \(r.parent): name \"\(r.nameString)\" is taken by inode \(recs[Int(other)].ino) and inode \(r.ino)")
+                        move(Int(pos))
+                    } else {
+                        firstOf[key] = pos
+                    }
+                }
             }
+            j = k
         }
         if !moves.isEmpty {
+            // Rare: the full name table, to find /lost+found and free names in it.
+            var names: [NameKey: Int32] = [:]
+            for i in 1..<n where !removing[i] && !moved[i] { names[NameKey(parent: recs[i].parent.raw, name: recs[i].name)] = Int32(i) }
             let lfName = Array("lost+found".utf8)
             var lf: Int
             if let existing = names[NameKey(parent: 1, name: lfName)], recs[Int(existing)].kind == .directory {

@@ -91,6 +91,7 @@ extension Daxfs {
             var options = CheckOptions(mode: yes ? .repair : (preen || automatic) ? .preen : .check, force: force)
             let progress = progressFD.map { FsckProgress(fd: $0, region: region, bar: $0 == 0, toStderr: json) }
             if let progress { options.progress = { progress.update(pass: $0, current: $1, max: $2) } }
+            options.keepStateAtExit = true          // the process exits right after the report
             Cancellation.install()
             options.isCancelled = { Cancellation.requested.load(ordering: .relaxed) }
             let report: CheckReport
