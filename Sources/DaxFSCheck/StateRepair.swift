@@ -131,6 +131,7 @@ struct StateRepair {
             if !isFile(i.ino1) || (i.kind == .swapExtents && !isFile(i.ino2)) {
                 note(.intentInvalid, "intent \(i.id) (\(i.kind)) names an inode that is not a file; dropped"); continue
             }
+            if i.id > Self.counterLimit { note(.intentInvalid, "intent \(i.id) has an id above 2^63; dropped"); continue }
             if !seenIntent.insert(i.id).inserted { note(.intentInvalid, "intent \(i.id) is stored twice; the later copy is dropped"); continue }
             if i.kind == .truncate && i.flags & IntentRecord.removeInodeFlag != 0 { removing[table.position(i.ino1.raw)!] = true }
             intents.append(i)

@@ -63,6 +63,23 @@ public enum FsckImages {
     }
 }
 
+extension FsckImages {
+    /// The pending-intent image with the intent written into a checkpoint
+    /// (a read-write mount that does not finish intents, then a checkpoint),
+    /// so that an intent entry of a checkpoint can be fuzzed.
+    public static func intentInCheckpoint() throws -> [UInt8] {
+        let r = TempRegion("fsck-intent-ckpt")
+        FileManager.default.createFile(atPath: r.path, contents: Data(try pendingIntent()))
+        var o = Filesystem.Options()
+        o.finishIntentsAtMount = false
+        do {
+            let fs = try Filesystem.mount(r.path, options: o)
+            try fs.checkpoint()
+        }
+        return r.bytes
+    }
+}
+
 /// A region image in memory with the offsets of its records.
 public struct FsckImage {
     public var bytes: [UInt8]

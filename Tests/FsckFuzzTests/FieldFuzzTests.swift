@@ -10,7 +10,8 @@ import DaxFSTestSupport
 /// every on-media record of the populated image (both superblocks, the
 /// current checkpoint header, the first chunk header of each kind, three
 /// inode entries, an extent entry, a free-space entry, the first log
-/// transaction header and its first record header) is set with each of
+/// transaction header and its first record header, and the intent entry of
+/// a checkpoint that holds a pending collapse) is set with each of
 /// zeroes, ones, first bit, middle bit, last bit, add, sub and random; each
 /// case once with its checksum re-sealed (valid) and once without (invalid).
 ///
@@ -24,7 +25,7 @@ import DaxFSTestSupport
     /// One test per record, so that swift-testing runs them in parallel.
     @Test(arguments: FuzzTargets.records)
     func everyFieldOf(_ record: String) throws {
-        let base = try FsckImage(try FsckImages.populated())
+        let base = try FsckImage(record == "intent" ? try FsckImages.intentInCheckpoint() : try FsckImages.populated())
         let targets = FuzzTargets.all(base).filter { $0.record == record }
         #expect(!targets.isEmpty)
         var cases = 0, detected = 0, exempt = 0

@@ -16,7 +16,8 @@ struct FuzzTarget {
 
 enum FuzzTargets {
     static let records = ["superblock", "backup_superblock", "checkpoint_header", "chunk_inodes", "chunk_extents",
-                          "chunk_free", "inode1", "inode2", "inode5", "extent", "free", "transaction", "record_header"]
+                          "chunk_free", "inode1", "inode2", "inode5", "extent", "free", "transaction", "record_header",
+                          "intent"]
 
     /// Inodes fuzzed: the root, /a (a directory with children) and /a/f1 (a file with an extent).
     static let inodes: [UInt64] = [1, 2, 5]
@@ -29,6 +30,11 @@ enum FuzzTargets {
                 out.append(FuzzTarget(record: record, field: f, offset: base + f.offset, sealable: !crc.contains(f.name),
                                       seal: { seal(f.name, &$0) }, ino: ino))
             }
+        }
+        if let c = m.firstChunk(.intents) {
+            let o = m.chunkOffset(c) + CheckpointChunk.headerSize
+            add("intent", IntentRecord.layout, at: o, crc: []) { _, img in img.sealChunk(c) }
+            return out   // the intent image: only its intent is fuzzed
         }
         for (name, o) in [("superblock", 0), ("backup_superblock", Int(m.sb.backupOffset))] {
             add(name, Superblock.layout, at: o, crc: ["crc", "state_check"]) { field, img in
