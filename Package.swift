@@ -10,6 +10,7 @@
 //   PMem                     the only code that touches libpmem and mmap
 //   DaxFSFormat              pure on-media records, no I/O
 //   DaxFS                    the in-process filesystem engine
+//   DaxFSCheck               fsck: passes over the media, the problem table, repairs
 //   daxfs                    the command-line tool (never imports C targets)
 //   daxfs-bench              the benchmark harness (never imports C targets)
 import PackageDescription
@@ -44,10 +45,12 @@ let package = Package(
         // paths (a mapping taken and released) about a tenth of their time.
         .target(name: "DaxFS", dependencies: ["DaxCore", "PMem", "DaxFSFormat"],
                 swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
+        // fsck: checks the media itself and repairs through the engine's own code.
+        .target(name: "DaxFSCheck", dependencies: ["DaxCore", "PMem", "DaxFSFormat", "DaxFS"]),
         .executableTarget(
             name: "daxfs",
             dependencies: [
-                "DaxFS", "DaxFSFormat", "PMem", "DaxCore",
+                "DaxFS", "DaxFSCheck", "DaxFSFormat", "PMem", "DaxCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // The benchmark harness: `swift run -c release daxfs-bench [--quick]`.
@@ -66,7 +69,7 @@ let package = Package(
             path: "Tests/daxfs-fsx"),
         .target(
             name: "DaxFSTestSupport",
-            dependencies: ["DaxCore", "PMem", "DaxFSFormat", "DaxFS"],
+            dependencies: ["DaxCore", "PMem", "DaxFSFormat", "DaxFS", "DaxFSCheck"],
             path: "Tests/DaxFSTestSupport"),
         .testTarget(name: "DaxCoreTests", dependencies: ["DaxCore"]),
         .testTarget(name: "PMemTests", dependencies: ["PMem", "DaxFSTestSupport"]),
@@ -74,6 +77,10 @@ let package = Package(
         .testTarget(name: "DaxFSTests", dependencies: ["DaxFS", "DaxFSTestSupport"]),
         .testTarget(name: "CrashTests", dependencies: ["DaxFS", "DaxFSFormat", "DaxCore", "PMem", "DaxFSTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["DaxCore", "PMem", "DaxFSFormat", "DaxFS", "DaxFSTestSupport"]),
+        .testTarget(name: "CheckTests", dependencies: ["DaxCore", "PMem", "DaxFSFormat", "DaxFS", "DaxFSCheck", "DaxFSTestSupport"],
+                    exclude: ["Fixtures"]),
+        // Field fuzzing and random corruption; scripts/test.sh runs them again under AddressSanitizer.
+        .testTarget(name: "FsckFuzzTests", dependencies: ["DaxCore", "PMem", "DaxFSFormat", "DaxFS", "DaxFSCheck", "DaxFSTestSupport"]),
         .testTarget(name: "DaxfsBenchTests", dependencies: ["daxfs-bench"]),
     ],
     swiftLanguageModes: [.v6]

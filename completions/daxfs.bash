@@ -173,13 +173,13 @@ _daxfs() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    mkfs|info|devices|ls|stat|mkdir|touch|rm|rmdir|mv|put|get|cat|write|read|truncate|fallocate|bmap|df|chattr|lsattr|swap-extents|io|help)
+    mkfs|info|fsck|devices|ls|stat|mkdir|touch|rm|rmdir|mv|put|get|cat|write|read|truncate|fallocate|bmap|df|chattr|lsattr|swap-extents|io|help)
         # Offer subcommand argument completions
         "_daxfs_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'mkfs info devices ls stat mkdir touch rm rmdir mv put get cat write read truncate fallocate bmap df chattr lsattr swap-extents io help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'mkfs info fsck devices ls stat mkdir touch rm rmdir mv put get cat write read truncate fallocate bmap df chattr lsattr swap-extents io help' -- "${cur}"))
         ;;
     esac
 }
@@ -231,6 +231,29 @@ _daxfs_info() {
     repeating_options=()
     non_repeating_options=()
     __daxfs_offer_flags_options 1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __daxfs_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_daxfs_fsck() {
+    repeating_flags=()
+    non_repeating_flags=(-n -p -a -y -f -v --json --version -h --help)
+    repeating_options=()
+    non_repeating_options=(-C)
+    __daxfs_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '-C')
+        return
+        ;;
+    esac
 
     # Offer positional completions
     case "${positional_number}" in

@@ -52,6 +52,7 @@ _daxfs() {
         local -ar subcommands=(
             'mkfs:Format a region with daxfs.'
             'info:Show geometry, features, usage, log and checkpoint state of a region.'
+            'fsck:Check a region, and repair it.'
             'devices:List device-DAX devices and whether each holds daxfs.'
             'ls:List a directory.'
             'stat:Show the attributes of a file or directory.'
@@ -79,7 +80,7 @@ _daxfs() {
         ;;
     arg)
         case "${words[1]}" in
-        mkfs|info|devices|ls|stat|mkdir|touch|rm|rmdir|mv|put|get|cat|write|read|truncate|fallocate|bmap|df|chattr|lsattr|swap-extents|io|help)
+        mkfs|info|fsck|devices|ls|stat|mkdir|touch|rm|rmdir|mv|put|get|cat|write|read|truncate|fallocate|bmap|df|chattr|lsattr|swap-extents|io|help)
             "_daxfs_${words[1]}" && ret=0
             ;;
         esac
@@ -117,6 +118,26 @@ _daxfs_info() {
     local -i ret=1
     local -ar arg_specs=(
         ':region:_files'
+        '--json[Print the report as JSON.]'
+        '--version[Show the version.]'
+        '(-h --help)'{-h,--help}'[Show help information.]'
+    )
+    _arguments -w -s -S : "${arg_specs[@]}" && ret=0
+
+    return "${ret}"
+}
+
+_daxfs_fsck() {
+    local -i ret=1
+    local -ar arg_specs=(
+        ':region:_files'
+        '-n[Check only\: map the region read-only and never write.]'
+        '-p[Preen\: fix only what is safe without a human; exit 4 on anything else.]'
+        '-a[The same as -p.]'
+        '-y[Fix every problem.]'
+        '-f[Check fully even when the filesystem is marked clean.]'
+        '-C[Write progress lines to this file descriptor (0\: a bar on the terminal).]:fd:'
+        '-v[Verbose\: also say how each problem left alone would be fixed.]'
         '--json[Print the report as JSON.]'
         '--version[Show the version.]'
         '(-h --help)'{-h,--help}'[Show help information.]'

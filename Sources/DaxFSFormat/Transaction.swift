@@ -106,7 +106,7 @@ public enum Transaction {
         guard stored == computed else { return .stop(.corrupt("transaction \(seq) checksum mismatch")) }
         guard seq == expected else { return .stop(.corrupt("transaction sequence \(seq), expected \(expected)")) }
         var records: [LogRecord] = []
-        records.reserveCapacity(count)
+        records.reserveCapacity(min(count, bodyLen / LogRecord.headerSize))   // a fuzzed count must not size the allocation
         var at = o + TransactionHeader.size
         do {
             while at < o + len {

@@ -11,6 +11,7 @@ enum Registry {
             SwapRows.group,
             DirectAccessRows.group,
             FileRows.group,
+            FsckRows.group,
         ]
     }
 }

@@ -28,9 +28,11 @@ struct Daxfs: ParsableCommand {
               73  refusing to overwrite: the region already holds a filesystem or signature (EEXIST)
               74  input/output error (EIO)
               75  the region is in use by another process (EBUSY)
+
+            fsck exits with e2fsck's bitmask instead (0, 1, 4, 8, 16, 32, 128); see 'daxfs help fsck'.
             """,
         version: "daxfs 0.1.0 (on-media format v1)",
-        subcommands: [Mkfs.self, Info.self, Devices.self] + FileCommands.subcommands + [Io.self])
+        subcommands: [Mkfs.self, Info.self, Fsck.self, Devices.self] + FileCommands.subcommands + [Io.self])
 
     static func main() {
         do {
@@ -44,7 +46,9 @@ struct Daxfs: ParsableCommand {
             try? Out.flush()
             Glibc.exit(code.rawValue)
         } catch {
-            let status = exitCode(for: error)
+            var status = exitCode(for: error)
+            // fsck reports usage errors with e2fsck's status 16.
+            if CommandLine.arguments.dropFirst().first == "fsck" && status != .success { status = ExitCode(16) }
             if status == .success {
                 print(fullMessage(for: error))
                 Glibc.exit(0)

@@ -1,0 +1,199 @@
+import DaxCore
+import DaxFSFormat
+import DaxFS
+import PMem
+
+/// Reading a checkpoint slot the way fsck needs to: every chunk verified on
+/// its own, every entry decoded on its own, nothing thrown away silently.
+///
+/// Mount refuses a checkpoint at its first bad byte; fsck instead keeps what
+/// verifies and reports the rest, so later passes can rebuild the state.
+/// Reads only; never traps on bad bytes.
+struct SlotScan {
+    var slot: Int
+    /// The header, when it verifies as mount verifies it.
+    var header: CheckpointHeader?
+    /// Why the header does not verify (nil when it does, or when the slot has no header magic).
+    var headerProblem: String?
+    var headerHasMagic: Bool
+    /// The generation of the chunks found, which may differ from the header's.
+    var chunkGeneration: UInt64?
+    /// Verified chunks, by index.
+    var chunks: [(index: Int, chunk: CheckpointChunk.Verified)] = []
+    /// Indices below the expected count that are missing or do not verify, with the reason.
+    var badChunks: [(index: Int, why: String)] = []
+    var expectedChunks: Int { header.map { Int($0.chunkCount) } ?? ((chunks.last?.index ?? -1) + 1) }
+
+    /// Scans slot `slot`. With a valid header, chunks are verified against its
+    /// generation; when none do, and otherwise, against the generation of the
+    /// first chunk whose checksum verifies on its own.
+    /// - Complexity: O(slot capacity) cheap checks plus one CRC pass over each
+    ///   candidate chunk.
+    /// With `chunks` false only the header is read (the chunks of a slot
+    /// that is not needed are never verified).
+    static func scan(slot: Int, media: PersistentMedia, layout: Layout, chunks: Bool = true) -> SlotScan {
+        let range = layout.slot(slot)
+        let p = media.bytes
+        let magic = p.bytes(range.lowerBound, 8) == CheckpointHeader.magic
+        var s = SlotScan(slot: slot, header: nil, headerProblem: nil, headerHasMagic: magic)
+        switch CheckpointIO.header(slot: slot, media: media, layout: layout) {
+        case .success(let h): s.header = h
+        case .failure(let e): if magic { s.headerProblem = e.message }
+        }
+        guard chunks else { return s }
+        let seed = layout.sb.recordSeed
+        let base = range.lowerBound + CheckpointHeader.chunksOffset
+        let capacity = layout.slotCapacity
+        func chunkGen(_ i: Int) -> UInt64? {
+            let o = base + i * CheckpointChunk.size
+            guard p.u32(o + CheckpointChunk.F.magic.offset) == CheckpointChunk.magic,
+                  p.u32(o + CheckpointChunk.F.index.offset) == UInt32(i) else { return nil }
+            return p.u64(o + CheckpointChunk.F.generation.offset)
+        }
+        func verifies(_ i: Int, _ g: UInt64) -> CheckpointChunk.Verified? {
+            try? CheckpointChunk.verify(p, at: base + i * CheckpointChunk.size, generation: g, index: UInt32(i), seed: seed)
+        }
+        var generation: UInt64?
+        if let h = s.header, h.chunkCount == 0 || (0..<Int(h.chunkCount)).contains(where: { chunkGen($0) == h.generation && verifies($0, h.generation) != nil }) {
+            generation = h.generation
+        } else {
+            // Salvage: the first chunk that verifies on its own names the generation.
+            for i in 0..<capacity {
+                if let g = chunkGen(i), verifies(i, g) != nil { generation = g; break }
+            }
+        }
+        s.chunkGeneration = generation
+        guard let g = generation else {
+            if let h = s.header { s.badChunks = (0..<Int(h.chunkCount)).map { ($0, "does not verify") } }
+            return s
+        }
+        // With a header of that generation, its chunks and the one after them
+        // (which a lowered chunk_count would hide) are all there is to read:
+        // the rest of the slot is never touched, so the work and the pages
+        // touched grow with the metadata, not with the slot.
+        let limit = s.header.map { $0.generation == g ? min(capacity, Int($0.chunkCount) + 1) : capacity } ?? capacity
+        for i in 0..<limit where chunkGen(i) == g {
+            if let v = verifies(i, g) { s.chunks.append((i, v)) }
+        }
+        let expected = s.expectedChunks
+        var have = Set(s.chunks.map(\.index))
+        for i in 0..<expected where !have.contains(i) {
+            let o = base + i * CheckpointChunk.size
+            let why: String
+            do {
+                _ = try CheckpointChunk.verify(p, at: o, generation: g, index: UInt32(i), seed: seed)
+                why = "does not verify"
+            } catch let e as DaxError { why = e.message } catch { why = "\(error)" }
+            s.badChunks.append((i, why))
+            have.insert(i)
+        }
+        return s
+    }
+}
+
+/// The entries of a checkpoint as fsck reads them, with what was wrong.
+struct SalvagedContent {
+    var content = CheckpointContent()
+    /// Entries that could not be used, with the reason, for the report.
+    var entryProblems: [String] = []
+    /// Inodes whose kind field is not 1 or 2 (kept as files, reported in pass 3).
+    var badKinds: Set<UInt64> = []
+    /// Inodes with non-zero reserved or name padding bytes.
+    var dirtyPadding: Set<UInt64> = []
+    /// Chunks whose header reserved bytes or payload tail are not zero.
+    var dirtyChunks: [Int] = []
+}
+
+enum EntryReader {
+    /// Decodes every entry of the verified chunks, one by one, without
+    /// validating them against each other (later passes do that).
+    static func read(_ scan: SlotScan, media: PersistentMedia, layout: Layout) -> SalvagedContent {
+        var out = SalvagedContent()
+        // Room for what the header announces, bounded by what the chunks can hold.
+        if let h = scan.header {
+            let room = UInt64(scan.chunks.count * CheckpointChunk.payloadCapacity)
+            out.content.inodes.reserveCapacity(Int(min(h.inodeCount, room / UInt64(InodeRecord.fixedSize))))
+            out.content.extents.reserveCapacity(Int(min(h.extentCount, room / UInt64(ExtentRecord.size))))
+            out.content.free.reserveCapacity(Int(min(h.freeExtentCount, room / UInt64(BlockRange.size))))
+        }
+        let p = media.bytes
+        let sb = layout.sb
+        let base = layout.slot(scan.slot).lowerBound + CheckpointHeader.chunksOffset
+        for (index, v) in scan.chunks {
+            let chunkStart = base + index * CheckpointChunk.size
+            if p.u32(chunkStart + CheckpointChunk.F.reserved.offset) != 0 { out.dirtyChunks.append(index) }
+            var at = v.payloadOffset
+            let end = v.payloadOffset + v.used
+            var n = 0
+            entries: while n < v.count {
+                switch v.kind {
+                case .inodes:
+                    guard let (r, size, kindOK, clean) = decodeInode(p, at: at, limit: end - at) else {
+                        out.entryProblems.append("checkpoint chunk \(index): inode entry \(n) runs past the chunk's used bytes; the rest of the chunk is lost")
+                        break entries
+                    }
+                    if !kindOK { out.badKinds.insert(r.ino.raw) }
+                    if !clean { out.dirtyPadding.insert(r.ino.raw) }
+                    out.content.inodes.append(r)
+                    at += size
+                case .extents:
+                    out.content.extents.append(ExtentRecord.decode(p, at: at))
+                    at += ExtentRecord.size
+                case .free:
+                    out.content.free.append(BlockRange.decode(p, at: at))
+                    at += BlockRange.size
+                case .intents:
+                    do {
+                        let i = try IntentRecord.decode(p, at: at)
+                        if let why = LogRecord.intent(i).problem(in: sb) {
+                            out.entryProblems.append("checkpoint chunk \(index): intent entry \(n): \(why)")
+                        } else {
+                            out.content.intents.append(i)
+                        }
+                    } catch let e as DaxError {
+                        out.entryProblems.append("checkpoint chunk \(index): intent entry \(n): \(e.message)")
+                    } catch {}
+                    at += IntentRecord.size
+                }
+                n += 1
+            }
+            if n == v.count && at != end {
+                out.entryProblems.append("checkpoint chunk \(index): \(v.count) entries fill \(at - v.payloadOffset) bytes, the chunk says \(v.used)")
+            }
+            let tailStart = min(max(at, v.payloadOffset), chunkStart + CheckpointChunk.size)
+            if !allZero(p, tailStart, chunkStart + CheckpointChunk.size) && n == v.count { out.dirtyChunks.append(index) }
+        }
+        return out
+    }
+
+    static func allZero(_ p: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> Bool {
+        var i = from
+        while i < to { if p[i] != 0 { return false }; i += 1 }
+        return true
+    }
+
+    /// One inode entry without the validity checks of `InodeRecord.decode`:
+    /// returns the record (kind `.file` when the kind field is unknown), its
+    /// encoded size, whether the kind was valid, and whether the reserved
+    /// and padding bytes are zero. Nil when the entry does not fit in `limit`.
+    static func decodeInode(_ p: UnsafeRawBufferPointer, at o: Int, limit: Int)
+        -> (InodeRecord, Int, Bool, Bool)? {
+        typealias F = InodeRecord.F
+        guard limit >= InodeRecord.fixedSize, o + InodeRecord.fixedSize <= p.count else { return nil }
+        let nameLen = Int(p.u16(o + F.nameLength.offset))
+        let size = InodeRecord.fixedSize + pad8(nameLen)
+        guard size <= limit, o + size <= p.count else { return nil }
+        let kind = InodeKind(rawValue: p.u16(o + F.kind.offset))
+        let r = InodeRecord(
+            ino: InodeNumber(p.u64(o + F.ino.offset)), parent: InodeNumber(p.u64(o + F.parent.offset)),
+            kind: kind ?? .file, name: p.bytes(o + InodeRecord.fixedSize, nameLen), mode: p.u32(o + F.mode.offset),
+            uid: p.u32(o + F.uid.offset), gid: p.u32(o + F.gid.offset), size: p.u64(o + F.size.offset),
+            change: p.u64(o + F.change.offset), atime: p.i64(o + F.atime.offset), mtime: p.i64(o + F.mtime.offset),
+            ctime: p.i64(o + F.ctime.offset), btime: p.i64(o + F.btime.offset),
+            generation: p.u32(o + F.generation.offset), nlink: p.u32(o + F.nlink.offset),
+            allocShift: p.u8(o + F.allocShift.offset), flags: p.u8(o + F.flags.offset))
+        let clean = allZero(p, o + F.reserved.offset, o + F.reserved.end)
+            && allZero(p, o + InodeRecord.fixedSize + nameLen, o + size)
+        return (r, size, kind != nil, clean)
+    }
+}

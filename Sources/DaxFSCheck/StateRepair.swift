@@ -1,0 +1,424 @@
+import DaxCore
+import DaxFSFormat
+import DaxFS
+
+/// Passes 3 to 7 over one metadata state (a checkpoint's entries, or the
+/// state after log replay): inodes, extent maps, block ownership, the
+/// directory tree, and the counts. It finds every problem and, at the same
+/// time, builds the corrected state, so that a repair is a matter of writing
+/// `content` as a fresh checkpoint.
+///
+/// Pure DRAM work. Memory is O(inodes + extents + free runs): it never
+/// allocates anything per block of the region.
+///
+/// Policies (stated in the problem table and daxfs(8)):
+/// - cross-linked blocks stay with the extent that starts first in the
+///   region (the lower inode number on a tie); the later owner's extent is
+///   cut and its file range becomes a hole (no data is copied);
+/// - an orphan, a directory in a loop, an inode with an invalid name and the
+///   later of two inodes with the same name in a directory move to
+///   /lost+found as "#INO" (created under the root when missing);
+/// - nlink is 1 for a file and 2 for a directory (daxfs does not count
+///   subdirectories), a directory's size is 0.
+/// - Complexity: O((inodes + extents + free runs) log n).
+struct StateRepair {
+    let sb: Superblock
+    /// Context for messages ("" or "after log replay: ").
+    let context: String
+    var found: [Found] = []
+
+    struct Input {
+        var content: CheckpointContent
+        /// next_ino as stored, or nil when no header says it (then it is derived, silently).
+        var nextIno: UInt64?
+        var nextIntentID: UInt64?
+        /// The lowest inode number a new inode (/lost+found) may take: above
+        /// every inode the log creates, so that replay does not collide with it.
+        var firstNewIno: UInt64 = 2
+        /// The free block count the header claims, when there is a header.
+        var claimedFreeBlocks: UInt64?
+        var badKinds: Set<UInt64> = []
+        var dirtyPadding: Set<UInt64> = []
+    }
+
+    struct Output {
+        var content: CheckpointContent
+        var nextIno: UInt64
+        var nextIntentID: UInt64
+        var freeBlocks: UInt64
+    }
+
+    /// The highest next_ino and next_intent fsck accepts: 2^63, far beyond
+    /// any real use, so that handing out numbers can never overflow.
+    static let counterLimit: UInt64 = 1 << 63
+
+    init(sb: Superblock, context: String) { self.sb = sb; self.context = context }
+
+    mutating func note(_ code: ProblemCode, _ message: String) { found.append(Found(code, context + message)) }
+
+    mutating func run(_ input: Input, progress: (Int, Int, Int) -> Void) -> Output {
+        let bs = UInt64(sb.blockSize)
+        var nextIno = input.nextIno ?? 2
+        var nextIntent = input.nextIntentID ?? 1
+
+        // Pass 3: inodes, each on its own. `recs` stays sorted by inode
+        // number; every later pass addresses an inode by its position there.
+        progress(3, 0, input.content.inodes.count)
+        var source = input.content.inodes
+        if !source.isSorted(by: { $0.ino < $1.ino }) {
+            source = source.enumerated().sorted { ($0.element.ino, $0.offset) < ($1.element.ino, $1.offset) }.map(\.element)
+        }
+        var recs: [InodeRecord] = []
+        recs.reserveCapacity(source.count + 2)
+        var badNameInos: [UInt64] = []
+        let fallbackShift: UInt8 = UInt64(1) << 12 >= bs ? 12 : 21
+        for (k, original) in source.enumerated() {
+            if k & 0xFFFF == 0 { progress(3, k, source.count) }
+            var r = original
+            let ino = r.ino.raw
+            if ino == 0 || ino > Self.counterLimit { note(.inodeBad, "an inode entry has number \(ino), outside [1, 2^63]; dropped"); continue }
+            if recs.last?.ino.raw == ino { note(.inodeDuplicate, "inode \(ino) is stored twice; the later copy is dropped"); continue }
+            if ino != 1 && input.badKinds.contains(ino) { note(.inodeBad, "inode \(ino): kind is neither file nor directory; dropped"); continue }
+            if !input.dirtyPadding.isEmpty && input.dirtyPadding.contains(ino) { note(.inodeReserved, "inode \(ino): reserved or name padding bytes are not zero") }
+            if ino == 1 {
+                if r.kind != .directory || r.parent != .root || !r.name.isEmpty {
+                    note(.rootBad, "the root inode is not a directory named \"\" whose parent is itself")
+                    r.kind = .directory; r.parent = .root; r.name = []
+                }
+            } else if let why = InodeRecord.nameProblem(r.name) {
+                note(.inodeName, "inode \(ino): \(why)")
+                badNameInos.append(ino)
+            }
+            if r.mode & ~0o7777 != 0 {
+                note(.inodeMode, "inode \(ino): mode \(String(r.mode, radix: 8)) has bits outside 07777")
+                r.mode &= 0o7777
+            }
+            if !InodeRecord.validAllocShifts.contains(r.allocShift) || UInt64(1) << r.allocShift < bs {
+                note(.inodeAllocUnit, "inode \(ino): allocation unit shift \(r.allocShift) is not valid for block size \(bs)")
+                r.allocShift = fallbackShift
+            }
+            if r.flags != 0 { note(.inodeFlags, "inode \(ino): flags 0x\(String(r.flags, radix: 16)) are not defined in format version 1"); r.flags = 0 }
+            if r.kind == .directory && r.size != 0 { note(.sizeWrong, "directory \(ino): size \(r.size), expected 0"); r.size = 0 }
+            if r.size > Geometry.maximumFileSize { note(.sizeWrong, "inode \(ino): size \(r.size) exceeds 2^60"); r.size = Geometry.maximumFileSize }
+            let links: UInt32 = r.kind == .directory ? 2 : 1
+            if r.nlink != links { note(.linkCount, "inode \(ino): link count \(r.nlink), expected \(links)"); r.nlink = links }
+            recs.append(r)
+        }
+        if recs.first?.ino != .root {
+            note(.rootMissing, "the root directory is missing; a new one is created")
+            let now = wallClockNanoseconds()
+            recs.insert(InodeRecord(ino: .root, parent: .root, kind: .directory, name: [], mode: 0o755, atime: now, mtime: now,
+                                    ctime: now, btime: now, generation: 1, nlink: 2,
+                                    allocShift: max(fallbackShift, UInt8(UInt64(sb.allocUnit).trailingZeroBitCount))), at: 0)
+        }
+        let maxIno = recs.last!.ino.raw
+        if nextIno <= maxIno && input.nextIno == nil { nextIno = maxIno + 1 }
+        if nextIno > Self.counterLimit {
+            note(.counterExhausted, "next_ino \(nextIno) leaves no inode numbers to hand out")
+            nextIno = maxIno + 1
+        }
+        if nextIno <= maxIno { note(.nextInoLow, "next_ino \(nextIno) is not above the highest inode \(maxIno)"); nextIno = maxIno + 1 }
+        let table = InodeTable(recs)
+        var badName = [Bool](repeating: false, count: recs.count)
+        for ino in badNameInos { if let i = table.position(ino) { badName[i] = true } }
+
+        // Intents: each must name live files; ids unique and below next_intent.
+        var intents: [IntentRecord] = []
+        var removing = [Bool](repeating: false, count: recs.count)
+        var seenIntent: Set<UInt64> = []
+        for i in input.content.intents {
+            func isFile(_ n: InodeNumber) -> Bool { table.position(n.raw).map { recs[$0].kind == .file } ?? false }
+            if !isFile(i.ino1) || (i.kind == .swapExtents && !isFile(i.ino2)) {
+                note(.intentInvalid, "intent \(i.id) (\(i.kind)) names an inode that is not a file; dropped"); continue
+            }
+            if i.id > Self.counterLimit { note(.intentInvalid, "intent \(i.id) has an id above 2^63; dropped"); continue }
+            if !seenIntent.insert(i.id).inserted { note(.intentInvalid, "intent \(i.id) is stored twice; the later copy is dropped"); continue }
+            if i.kind == .truncate && i.flags & IntentRecord.removeInodeFlag != 0 { removing[table.position(i.ino1.raw)!] = true }
+            intents.append(i)
+        }
+        let maxID = intents.map(\.id).max()
+        if let maxID, nextIntent <= maxID, input.nextIntentID == nil { nextIntent = maxID + 1 }
+        if nextIntent > Self.counterLimit {
+            note(.counterExhausted, "next_intent \(nextIntent) leaves no intent ids to hand out")
+            nextIntent = (maxID ?? 0) + 1
+        }
+        if let maxID, nextIntent <= maxID {
+            note(.nextIntentLow, "next_intent \(nextIntent) is not above the highest intent \(maxID)"); nextIntent = maxID + 1
+        }
+
+        // Pass 4: extent maps, each file on its own.
+        progress(4, 0, input.content.extents.count)
+        var files: [(pos: Int32, e: Extent)] = []
+        files.reserveCapacity(input.content.extents.count)
+        for e in input.content.extents {
+            if let why = e.problem(in: sb) {
+                note(.extentOutside, "inode \(e.ino): extent at file block \(e.fileBlock) -> region block \(e.regionBlock) (+\(e.count)): \(why); removed, the range becomes a hole")
+                continue
+            }
+            guard let p = table.position(e.ino.raw), recs[p].kind == .file else {
+                note(.extentNoOwner, "extent -> region block \(e.regionBlock) (+\(e.count)) belongs to inode \(e.ino), which is not a file; removed")
+                continue
+            }
+            files.append((Int32(p), Extent(fileBlock: e.fileBlock.raw, regionBlock: e.regionBlock.raw, count: e.count.raw)))
+        }
+        if !files.isSorted(by: { ($0.pos, $0.e.fileBlock) < ($1.pos, $1.e.fileBlock) }) {
+            files.sort { ($0.pos, $0.e.fileBlock) < ($1.pos, $1.e.fileBlock) }
+        }
+        var all: [(pos: Int32, e: Extent)] = []
+        all.reserveCapacity(files.count)
+        var prevPos: Int32 = -1
+        var prevEnd: UInt64 = 0
+        for (pos, original) in files {
+            var e = original
+            let ino = recs[Int(pos)].ino.raw
+            if pos == prevPos && e.fileBlock < prevEnd {
+                let cut = min(e.count, prevEnd - e.fileBlock)
+                note(.extentOverlap, "inode \(ino): file blocks [\(e.fileBlock), \(e.fileBlock + cut)) are mapped twice; the later mapping is cut")
+                guard cut < e.count else { continue }
+                e = Extent(fileBlock: e.fileBlock + cut, regionBlock: e.regionBlock + cut, count: e.count - cut)
+            }
+            let unit = max(1, (UInt64(1) << recs[Int(pos)].allocShift) / bs)
+            guard let a = Self.aligned(e, unit: unit) else {
+                note(.extentMisaligned, "inode \(ino): extent \(e) is not aligned to its allocation unit of \(unit) blocks; removed")
+                continue
+            }
+            if a != e { note(.extentMisaligned, "inode \(ino): extent \(e) is not aligned to its allocation unit of \(unit) blocks; trimmed") }
+            all.append((pos, a))
+            prevPos = pos
+            prevEnd = a.fileEnd
+        }
+
+        // Pass 5: block ownership. Every data block is free or owned by exactly one extent.
+        progress(5, 0, all.count)
+        if !all.isSorted(by: { ($0.e.regionBlock, $0.pos) < ($1.e.regionBlock, $1.pos) }) {
+            all.sort { ($0.e.regionBlock, $0.pos) < ($1.e.regionBlock, $1.pos) }
+        }
+        var kept: [(pos: Int32, e: Extent)] = []
+        kept.reserveCapacity(all.count)
+        var claimedEnd: UInt64 = 0
+        var lastOwner: Int32 = 0
+        for (pos, original) in all {
+            var e = original
+            if e.regionBlock < claimedEnd {
+                let cut = min(e.count, claimedEnd - e.regionBlock)
+                let ino = recs[Int(pos)].ino.raw
+                note(.crossLinked, "region blocks [\(e.regionBlock), \(e.regionBlock + cut)) are claimed by inode \(recs[Int(lastOwner)].ino) and by inode \(ino) (file block \(e.fileBlock)); cut from inode \(ino), whose range becomes a hole")
+                guard cut < e.count else { continue }
+                e = Extent(fileBlock: e.fileBlock + cut, regionBlock: e.regionBlock + cut, count: e.count - cut)
+                let unit = max(1, (UInt64(1) << recs[Int(pos)].allocShift) / bs)
+                guard let a = Self.aligned(e, unit: unit) else { continue }
+                e = a
+            }
+            kept.append((pos, e))
+            if e.regionEnd > claimedEnd { claimedEnd = e.regionEnd; lastOwner = pos }
+        }
+        let owned = Ranges.union(kept.map { (start: $0.e.regionBlock, end: $0.e.regionEnd) })
+        let lo = sb.dataStartBlock.raw, hi = sb.dataEndBlock
+        let expectedFree = Ranges.complement(owned, lo: lo, hi: hi)
+        let stored = input.content.free
+        var storedValid: [Ranges.R] = []
+        var storedSum: UInt64 = 0
+        var mapProblem: String?
+        var prevRunEnd: UInt64?
+        for run in stored {
+            storedSum &+= run.count.raw
+            if let why = run.problem(in: sb) { mapProblem = mapProblem ?? why; continue }
+            if let p = prevRunEnd, run.start.raw <= p { mapProblem = mapProblem ?? "free run \(run) is out of order, overlaps or touches the previous one" }
+            prevRunEnd = run.end
+            storedValid.append((run.start.raw, run.end))
+        }
+        let same = stored.count == expectedFree.count && zip(stored, expectedFree).allSatisfy { $0.start.raw == $1.start && $0.count.raw == $1.end - $1.start }
+        if !same {
+            let storedSet = Ranges.union(storedValid)
+            let both = Ranges.intersection(storedSet, owned)
+            let neither = Ranges.complement(Ranges.union(storedSet + owned), lo: lo, hi: hi)
+            if both.blocks > 0 { note(.freeAndOwned, "\(both.blocks) blocks are both free and owned by a file (first \(Ranges.text(both.first!)))") }
+            if !neither.isEmpty { note(.leaked, "\(Ranges.blocks(neither)) blocks are neither free nor owned (first \(Ranges.text(neither[0])))") }
+            if let why = mapProblem { note(.freeMapBad, "the free-space map is damaged: \(why)") }
+            else if both.blocks == 0 && neither.isEmpty { note(.freeMapBad, "the free-space map is not in checkpoint form (sorted, disjoint, merged)") }
+        }
+        let freeBlocks = Ranges.blocks(expectedFree)
+        if let claimed = input.claimedFreeBlocks, claimed != storedSum {
+            note(.freeCount, "the checkpoint header counts \(claimed) free blocks, its free-space map holds \(storedSum)")
+        }
+
+        // Pass 6: the directory tree. Every inode reachable from the root, once.
+        progress(6, 0, recs.count)
+        let n = recs.count
+        var parent = [Int32](repeating: -1, count: n)
+        for i in 1..<max(n, 1) { parent[i] = table.position(recs[i].parent.raw).map(Int32.init) ?? -1 }
+        var moves: [Int] = []                           // positions to move to /lost+found, in discovery order
+        var moved = [Bool](repeating: false, count: n)
+        func move(_ i: Int) { if !moved[i] { moved[i] = true; moves.append(i) } }
+        for i in 1..<max(n, 1) where !removing[i] {
+            if badName[i] { move(i); continue }
+            let p = Int(parent[i])
+            if p < 0 || p == i || recs[p].kind != .directory || removing[p] {
+                note(.orphan, "inode \(recs[i].ino) (\"\(recs[i].nameString)\"): parent \(recs[i].parent) is missing or not a directory")
+                move(i)
+            }
+        }
+        var reached = [Bool](repeating: false, count: n)
+        if n > 0 { reached[0] = true }
+        var stamp = [Int32](repeating: -1, count: n)     // stamp[i] == walk: i is on the current path
+        var path: [Int] = []
+        for start in 1..<max(n, 1) where !removing[start] {
+            path.removeAll(keepingCapacity: true)
+            var cur = start
+            while !reached[cur] && !moved[cur] {
+                if stamp[cur] == Int32(start) {
+                    note(.directoryLoop, "directory \(recs[cur].ino) (\"\(recs[cur].nameString)\") is its own ancestor")
+                    move(cur)
+                    break
+                }
+                stamp[cur] = Int32(start)
+                path.append(cur)
+                cur = Int(parent[cur])
+            }
+            for i in path { reached[i] = true }
+        }
+        // Names taken twice in a directory: sort by a hash of (parent, name),
+        // compare the neighbours for real. No per-entry allocation.
+        var keyed: [(key: UInt64, pos: Int32)] = []
+        keyed.reserveCapacity(n)
+        for i in 1..<max(n, 1) where !removing[i] && !moved[i] {
+            let crc = recs[i].name.withUnsafeBytes { CRC32C.checksum($0, seed: UInt32(truncatingIfNeeded: recs[i].parent.raw)) }
+            keyed.append((recs[i].parent.raw << 32 ^ UInt64(crc), Int32(i)))
+        }
+        keyed.sort { ($0.key, $0.pos) < ($1.key, $1.pos) }
+        var j = 0
+        while j < keyed.count {
+            var k = j + 1
+            while k < keyed.count && keyed[k].key == keyed[j].key { k += 1 }
+            if k - j > 1 {
+                var firstOf: [NameKey: Int32] = [:]
+                for (_, pos) in keyed[j..<k] {
+                    let r = recs[Int(pos)]
+                    let key = NameKey(parent: r.parent.raw, name: r.name)
+                    if let other = firstOf[key] {
+                        note(.nameDuplicate, "directory \(r.parent): name \"\(r.nameString)\" is taken by inode \(recs[Int(other)].ino) and inode \(r.ino)")
+                        move(Int(pos))
+                    } else {
+                        firstOf[key] = pos
+                    }
+                }
+            }
+            j = k
+        }
+        if !moves.isEmpty {
+            // Rare: the full name table, to find /lost+found and free names in it.
+            var names: [NameKey: Int32] = [:]
+            for i in 1..<n where !removing[i] && !moved[i] { names[NameKey(parent: recs[i].parent.raw, name: recs[i].name)] = Int32(i) }
+            let lfName = Array("lost+found".utf8)
+            var lf: Int
+            if let existing = names[NameKey(parent: 1, name: lfName)], recs[Int(existing)].kind == .directory {
+                lf = Int(existing)
+            } else {
+                let ino = max(nextIno, input.firstNewIno)
+                nextIno = ino + 1
+                var name = lfName
+                if names[NameKey(parent: 1, name: name)] != nil { name += Array(".\(ino)".utf8) }
+                let now = wallClockNanoseconds()
+                recs.append(InodeRecord(ino: InodeNumber(ino), parent: .root, kind: .directory, name: name, mode: 0o700,
+                                        atime: now, mtime: now, ctime: now, btime: now, generation: 1, nlink: 2,
+                                        allocShift: recs[0].allocShift))
+                lf = recs.count - 1
+                names[NameKey(parent: 1, name: name)] = Int32(lf)
+            }
+            let lfIno = recs[lf].ino
+            for i in moves {
+                var name = Array("#\(recs[i].ino)".utf8)
+                var k = 1
+                while names[NameKey(parent: lfIno.raw, name: name)] != nil { name = Array("#\(recs[i].ino).\(k)".utf8); k += 1 }
+                recs[i].parent = lfIno
+                recs[i].name = name
+                names[NameKey(parent: lfIno.raw, name: name)] = Int32(i)
+            }
+        }
+
+        // Pass 7: counts (links and sizes were set in pass 3; free space in pass 5).
+        progress(7, 0, 1)
+        var c = CheckpointContent()
+        kept.sort { ($0.pos, $0.e.fileBlock) < ($1.pos, $1.e.fileBlock) }
+        c.extents.reserveCapacity(kept.count)
+        for (pos, e) in kept {
+            let ino = recs[Int(pos)].ino
+            if let l = c.extents.last, l.ino == ino, l.fileBlock.raw + l.count.raw == e.fileBlock,
+               l.regionBlock.raw + l.count.raw == e.regionBlock {
+                c.extents[c.extents.count - 1].count = BlockCount(l.count.raw + e.count)
+            } else {
+                c.extents.append(ExtentRecord(ino: ino, fileBlock: FileBlock(e.fileBlock),
+                                              regionBlock: BlockNumber(e.regionBlock), count: BlockCount(e.count)))
+            }
+        }
+        c.inodes = recs
+        c.free = expectedFree.map { BlockRange($0.start, $0.end - $0.start) }
+        c.intents = intents.sorted { $0.id < $1.id }
+        progress(7, 1, 1)
+        return Output(content: c, nextIno: nextIno, nextIntentID: nextIntent, freeBlocks: freeBlocks)
+    }
+
+    /// The largest part of `e` whose file block, region block and count are
+    /// multiples of `unit`, or nil when there is none.
+    static func aligned(_ e: Extent, unit: UInt64) -> Extent? {
+        if unit <= 1 { return e }
+        let start = (e.fileBlock + unit - 1) / unit * unit
+        let skip = start - e.fileBlock
+        guard skip < e.count, (e.regionBlock + skip) % unit == 0 else { return nil }
+        let count = (e.count - skip) / unit * unit
+        guard count > 0 else { return nil }
+        return Extent(fileBlock: start, regionBlock: e.regionBlock + skip, count: count)
+    }
+}
+
+/// A directory entry as a key: parent inode and name bytes.
+struct NameKey: Hashable {
+    var parent: UInt64
+    var name: [UInt8]
+    func hash(into h: inout Hasher) {
+        h.combine(parent)
+        name.withUnsafeBytes { h.combine(bytes: $0) }
+    }
+}
+
+/// Inode number → position in a sorted array of inodes: a dense table when
+/// the numbers are dense (the usual case: they are handed out in order and
+/// never reused), else a binary search. O(inodes) memory either way.
+struct InodeTable {
+    private var inos: [UInt64]
+    private var dense: [Int32]
+
+    init(_ sorted: [InodeRecord]) {
+        inos = sorted.map(\.ino.raw)
+        let maxIno = inos.last ?? 0
+        if maxIno <= UInt64(inos.count) * 4 + 65536 {
+            dense = [Int32](repeating: -1, count: Int(maxIno) + 1)
+            for (i, ino) in inos.enumerated() { dense[Int(ino)] = Int32(i) }
+        } else {
+            dense = []
+        }
+    }
+
+    func position(_ ino: UInt64) -> Int? {
+        if !dense.isEmpty {
+            guard ino < UInt64(dense.count) else { return nil }
+            let p = dense[Int(ino)]
+            return p < 0 ? nil : Int(p)
+        }
+        var lo = 0, hi = inos.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if inos[mid] < ino { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < inos.count && inos[lo] == ino ? lo : nil
+    }
+}
+
+extension Array {
+    /// True when no element is ordered before the one in front of it. O(n).
+    func isSorted(by areInIncreasingOrder: (Element, Element) -> Bool) -> Bool {
+        var i = 1
+        while i < count { if areInIncreasingOrder(self[i], self[i - 1]) { return false }; i += 1 }
+        return true
+    }
+}

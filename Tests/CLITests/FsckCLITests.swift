@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+import DaxFSTestSupport
+
+/// `daxfs fsck` through the real binary: modes, exit bitmask, the lock,
+/// progress lines and the JSON schema.
+@Suite(.serialized) struct FsckCLITests {
+    func image(_ fixture: String) throws -> TempRegion {
+        let r = TempRegion(fixture)
+        FileManager.default.createFile(atPath: r.path, contents: Data(try FsckFixtures.build(fixture)))
+        return r
+    }
+
+    @Test func cleanRegionQuickAndFullCheck() throws {
+        let r = try image("f_clean")
+        let quick = CLI.run(["fsck", "-n", r.path])
+        #expect(quick.status == 0, "\(quick.stdout)\(quick.stderr)")
+        #expect(quick.stdout.contains("quick check"))
+        let full = CLI.run(["fsck", "-fn", r.path])
+        #expect(full.status == 0)
+        #expect(full.stdout.contains("Pass 7: counts and free space"))
+    }
+
+    @Test func checkOnlyNeverWritesAndExitsFour() throws {
+        let r = try image("f_cross_linked")
+        let before = r.fingerprint
+        // The image is marked clean: without -f it gets the quick check, which does not read the extents.
+        #expect(CLI.run(["fsck", "-n", r.path]).status == 0)
+        let n = CLI.run(["fsck", "-fn", r.path])
+        #expect(n.status == 4, "\(n.stdout)\(n.stderr)")
+        #expect(n.stdout.contains("BLOCKS_CROSS_LINKED"))
+        #expect(r.fingerprint == before, "fsck -n changed the region")
+    }
+
+    @Test func preenStopsOnWhatNeedsAHuman() throws {
+        let r = try image("f_cross_linked")
+        let before = r.fingerprint
+        for flag in ["-p", "-a"] {
+            let p = CLI.run(["fsck", flag, "-f", r.path])
+            #expect(p.status == 4, "\(p.stdout)\(p.stderr)")
+            #expect(p.stdout.contains("UNEXPECTED INCONSISTENCY"))
+            #expect(r.fingerprint == before, "preen changed a region it could not fully repair")
+        }
+        let y = CLI.run(["fsck", "-fy", r.path])
+        #expect(y.status == 1, "\(y.stdout)\(y.stderr)")
+        #expect(CLI.run(["fsck", "-fn", r.path]).status == 0)
+    }
+
+    @Test func preenFixesWhatIsSafe() throws {
+        let r = try image("f_free_leaked")
+        let p = CLI.run(["fsck", "-p", "-f", r.path])
+        #expect(p.status == 1, "\(p.stdout)\(p.stderr)")
+        #expect(CLI.run(["fsck", "-fn", r.path]).status == 0)
+    }
+
+    @Test func refusesToRepairAMountedRegion() throws {
+        let r = try image("f_clean")
+        let fs = try mountForTest(r.path)
+        defer { try? fs.unmount() }
+        let y = CLI.run(["fsck", "-fy", r.path])
+        #expect(y.status == 8, "\(y.stdout)\(y.stderr)")
+        #expect(y.stderr.contains("refusing to repair"), "\(y.stderr)")
+        let n = CLI.run(["fsck", "-fn", r.path])
+        #expect(n.status == 0 || n.status == 4, "\(n.stderr)")
+        #expect(n.stderr.contains("mounted read-write"), "\(n.stderr)")
+    }
+
+    @Test func usageAndOperationalErrors() throws {
+        let r = try image("f_clean")
+        #expect(CLI.run(["fsck", "-n", "-y", r.path]).status == 16)
+        #expect(CLI.run(["fsck", "--no-such-option", r.path]).status == 16)
+        #expect(CLI.run(["fsck"]).status == 16)
+        #expect(CLI.run(["fsck", "-n", r.directory + "/missing.img"]).status == 8)
+        let empty = TempRegion("not-daxfs")
+        empty.fill(size: 1 << 20, byte: 0)
+        let e = CLI.run(["fsck", "-n", empty.path])
+        #expect(e.status == 8, "\(e.stderr)")
+        #expect(e.stderr.hasPrefix("daxfs: "))
+    }
+
+    @Test func progressLinesInE2fsckFormat() throws {
+        let r = try image("f_orphan")
+        let run = CLI.run(["fsck", "-fn", "-C", "2", r.path])
+        #expect(run.status == 4)
+        let lines = run.stderr.split(separator: "\n")
+        #expect(!lines.isEmpty)
+        var passes: Set<Int> = []
+        for l in lines {
+            let f = l.split(separator: " ", maxSplits: 3)
+            #expect(f.count == 4 && Int(f[0]) != nil && Int(f[1]) != nil && Int(f[2]) != nil && String(f[3]) == r.path, "bad progress line \(l)")
+            if let p = Int(f[0]) { passes.insert(p) }
+        }
+        #expect(passes == Set(1...7))
+    }
+
+    @Test func jsonReportIsDocumented() throws {
+        let r = try image("f_orphan")
+        let run = CLI.run(["fsck", "-fy", "--json", r.path])
+        #expect(run.status == 1)
+        let j = try #require(CLI.json(run))
+        #expect(j["schema"] as? Int == 1)
+        #expect(j["exit_status"] as? Int == 1)
+        #expect(j["mode"] as? String == "repair")
+        let problems = try #require(j["problems"] as? [[String: Any]])
+        #expect(problems.contains { $0["code"] as? String == "INODE_ORPHAN" && $0["action"] as? String == "fixed" })
+        let help = CLI.run(["fsck", "--help"]).stdout.replacingOccurrences(of: "\n", with: " ")
+        for key in j.keys { #expect(help.contains(key), "fsck --json key \(key) is not documented") }
+        for p in problems { for key in p.keys { #expect(help.contains(key), "problem key \(key) is not documented") } }
+        let counts = try #require(j["counts"] as? [String: Any])
+        for key in counts.keys { #expect(help.contains(key), "counts key \(key) is not documented") }
+    }
+}

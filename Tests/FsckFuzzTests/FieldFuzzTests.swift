@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+import DaxCore
+import DaxFS
+import DaxFSCheck
+import DaxFSFormat
+import DaxFSTestSupport
+
+/// Field fuzzing, as the xfstests `xfs_db fuzz` loop does it: every field of
+/// every on-media record of the populated image (both superblocks, the
+/// current checkpoint header, the first chunk header of each kind, three
+/// inode entries, an extent entry, a free-space entry, the first log
+/// transaction header and its first record header, and the intent entry of
+/// a checkpoint that holds a pending collapse) is set with each of
+/// zeroes, ones, first bit, middle bit, last bit, add, sub and random; each
+/// case once with its checksum re-sealed (valid) and once without (invalid).
+///
+/// For every case: fsck -n finds a problem (exit 4), except for the values
+/// listed in `FuzzExceptions` (fields whose value is valid); fsck -y exits 0
+/// or 1; fsck -y again changes nothing (idempotence); fsck -n then exits 0;
+/// the image mounts, takes a write, unmounts and checks clean. Nothing
+/// traps. fsck runs through the library on an in-memory media, read-only for
+/// -n (a store to it would trap).
+@Suite struct FieldFuzzTests {
+    /// One test per record, so that swift-testing runs them in parallel.
+    @Test(arguments: FuzzTargets.records)
+    func everyFieldOf(_ record: String) throws {
+        let base = try FsckImage(record == "intent" ? try FsckImages.intentInCheckpoint() : try FsckImages.populated())
+        let targets = FuzzTargets.all(base).filter { $0.record == record }
+        #expect(!targets.isEmpty)
+        var cases = 0, detected = 0, exempt = 0
+        var failures: [String] = []
+        var rng = SeededRandom(seed: 0xF5CC)
+        for t in targets {
+            for mutation in Mutation.allCases {
+                for sealed in [true, false] {
+                    if sealed && !t.sealable { continue }
+                    var image = base
+                    let old = image.bytes[t.offset..<(t.offset + t.field.size)]
+                    mutation.apply(&image.bytes, at: t.offset, field: t.field, rng: &rng)
+                    let new = image.bytes[t.offset..<(t.offset + t.field.size)]
+                    if old == new { continue }
+                    if sealed { t.seal(&image) }
+                    cases += 1
+                    let name = "\(t.name) \(mutation) \(sealed ? "valid" : "invalid") crc"
+                    let mayBeValid = sealed && FuzzExceptions.valid(t, old: Array(old), new: Array(new))
+                    if mayBeValid { exempt += 1 }
+                    if ProcessInfo.processInfo.environment["DAXFS_FUZZ_TRACE"] != nil { FileHandle.standardError.write(Data((name + "\n").utf8)) }
+                    if let why = FsckCase.run(image.bytes, expectDetected: !mayBeValid, detected: &detected) {
+                        failures.append("\(name): \(why)")
+                    }
+                }
+            }
+        }
+        print("field fuzz \(record): \(targets.count) fields, \(cases) cases, \(detected) detected by fsck -n, \(exempt) with a value that may be valid")
+        for f in failures.prefix(40) { Issue.record(Comment(rawValue: f)) }
+        #expect(failures.isEmpty, "\(failures.count) of \(cases) cases failed")
+        #expect(cases >= targets.count * 4)
+    }
+}
+
+/// One fuzzed image through the whole contract; returns why it failed, or nil.
+enum FsckCase {
+    static func run(_ bytes: [UInt8], expectDetected: Bool, detected: inout Int) -> String? {
+        do {
+            let check = try Fsck.check(media: RecordingMedia(image: bytes, isReadOnly: true, capturesPayloads: false),
+                                       options: CheckOptions(mode: .check, force: true))
+            if check.exitStatus == FsckExit.uncorrected { detected += 1 }
+            if expectDetected && check.exitStatus != FsckExit.uncorrected { return "fsck -n exited \(check.exitStatus), expected 4" }
+            if check.exitStatus != 0 && check.exitStatus != 4 { return "fsck -n exited \(check.exitStatus)" }
+            let media = RecordingMedia(image: bytes, capturesPayloads: false)
+            let fix = try Fsck.check(media: media, options: CheckOptions(mode: .repair, force: true))
+            guard fix.exitStatus == 0 || fix.exitStatus == 1 else { return "fsck -y exited \(fix.exitStatus): \(fix.problems.map(\.message))" }
+            let repaired = media.cacheImage
+            let again = try Fsck.check(media: media, options: CheckOptions(mode: .repair, force: true))
+            if again.exitStatus != 0 || media.cacheImage != repaired {
+                return "a second fsck -y was not a no-op (exit \(again.exitStatus)): \(again.problems.map(\.message)) after \(fix.problems.map(\.message))"
+            }
+            let recheck = try Fsck.check(media: RecordingMedia(image: repaired, isReadOnly: true, capturesPayloads: false),
+                                         options: CheckOptions(mode: .check, force: true))
+            if recheck.exitStatus != 0 { return "fsck -n after fsck -y exited \(recheck.exitStatus): \(recheck.problems.map(\.message)) after \(fix.problems.map(\.message))" }
+            let fs = try Filesystem.mount(media: media)
+            let f = try fs.create("/after-fsck")
+            try fs.write(f, at: 0, [UInt8](repeating: 0x5A, count: 8192))
+            if try fs.read(f, at: 0, count: 8193) != [UInt8](repeating: 0x5A, count: 8192) { return "a write after repair reads back wrong" }
+            try fs.checkInvariants()
+            try fs.unmount()
+            let last = try Fsck.check(media: RecordingMedia(image: media.cacheImage, isReadOnly: true, capturesPayloads: false),
+                                      options: CheckOptions(mode: .check, force: true))
+            if last.exitStatus != 0 { return "fsck -n after a write exited \(last.exitStatus): \(last.problems.map(\.message))" }
+            return nil
+        } catch {
+            return "threw \(error)"
+        }
+    }
+}
+
+enum Mutation: CaseIterable, CustomStringConvertible {
+    case zeroes, ones, firstBit, middleBit, lastBit, add, sub, random
+    var description: String {
+        switch self {
+        case .zeroes: "zeroes"
+        case .ones: "ones"
+        case .firstBit: "firstbit"
+        case .middleBit: "middlebit"
+        case .lastBit: "lastbit"
+        case .add: "add"
+        case .sub: "sub"
+        case .random: "random"
+        }
+    }
+
+    func apply(_ b: inout [UInt8], at o: Int, field: Field, rng: inout SeededRandom) {
+        let n = field.size
+        func flip(_ bit: Int) { b[o + bit / 8] ^= UInt8(1) << (bit % 8) }
+        switch self {
+        case .zeroes: for i in 0..<n { b[o + i] = 0 }
+        case .ones: for i in 0..<n { b[o + i] = 0xFF }
+        case .firstBit: flip(0)
+        case .middleBit: flip(n * 8 / 2)
+        case .lastBit: flip(n * 8 - 1)
+        case .add, .sub:
+            // Little-endian add or subtract of 1 over the whole field, wrapping.
+            var i = 0
+            while i < n {
+                let before = b[o + i]
+                b[o + i] = self == .add ? before &+ 1 : before &- 1
+                if (self == .add && before != 0xFF) || (self == .sub && before != 0) { break }
+                i += 1
+            }
+        case .random: for i in 0..<n { b[o + i] = UInt8(truncatingIfNeeded: rng.next()) }
+        }
+    }
+}
