@@ -86,11 +86,55 @@ import DaxFSTestSupport
         #expect(CLI.run(["cat", r.path, "/a"]).stdout == b0 && CLI.run(["cat", r.path, "/b"]).stdout == a1)
     }
 
+    /// A swap whose steps failed after its intent committed: `info` lists
+    /// the pending intent, `fsck -n` reports it (exit 4), `fsck -y`
+    /// finishes it (exit 1), and then the files are in the after state and
+    /// fsck finds nothing.
+    @Test func infoListsAndFsckFinishesAPendingSwap() throws {
+        let r = TempRegion()
+        try r.format(size: 32 << 20)
+        var o = Filesystem.Options()
+        o.transactionLimit = 2048
+        var a0: [UInt8] = [], b0: [UInt8] = []
+        do {
+            let fs = try Filesystem.mount(r.path, options: o)
+            let a = try fs.create("/a"), b = try fs.create("/b")
+            for i in 0..<40 {
+                var x = SeededRandom(seed: UInt64(i)), y = SeededRandom(seed: UInt64(100 + i))
+                try fs.write(a, at: UInt64(i) * 4096, x.bytes(4096))
+                try fs.write(b, at: UInt64(i) * 4096, y.bytes(4096))
+            }
+            a0 = try fs.read(a, at: 0, count: 1 << 20)
+            b0 = try fs.read(b, at: 0, count: 1 << 20)
+            try fs.unmount()
+        }
+        o.faults = .intentStepsFail
+        do {
+            let fs = try Filesystem.mount(r.path, options: o)
+            #expect(throws: DaxError.self) { try fs.swapExtents(try fs.lookup("/a"), try fs.lookup("/b"), toEOF: true, stepExtents: 4) }
+        }                                                   // dropped without unmount, as after a crash
+        let info = CLI.run(["info", r.path])
+        #expect(info.stdout.contains("swap-extents of inode 2") && info.stdout.contains("of 40 blocks done"), "\(info.stdout)")
+        let json = try #require(CLI.json(CLI.run(["info", r.path, "--json"])))
+        let pending = try #require(json["pending_intents"] as? [[String: Any]])
+        #expect(pending.count == 1 && pending[0]["kind"] as? String == "swap-extents" && pending[0]["done"] as? Int == 4, "\(pending)")
+        let check = CLI.run(["fsck", r.path, "-fn"])
+        #expect(check.status == 4 && check.stdout.contains("INTENT_PENDING"), "\(check.status): \(check.stdout) \(check.stderr)")
+        let fix = CLI.run(["fsck", r.path, "-fy"])
+        #expect(fix.status == 1, "\(fix.status): \(fix.stdout) \(fix.stderr)")
+        #expect(CLI.run(["fsck", r.path, "-fn"]).status == 0)
+        #expect(CLI.run(["info", r.path]).stdout.contains("no intents"))
+        let fs = try Filesystem.mount(r.path, options: .init(readOnly: true))
+        #expect(try fs.read(try fs.lookup("/a"), at: 0, count: 1 << 20) == b0)
+        #expect(try fs.read(try fs.lookup("/b"), at: 0, count: 1 << 20) == a0)
+        try fs.unmount()
+    }
+
     /// SIGKILL the `daxfs swap-extents` process at random moments while it
     /// swaps two files of 100,000 one-block extents each. After every kill
     /// the next mount finds both files wholly before or wholly after the
-    /// swap (every block carries a tag naming its file and index), and the
-    /// invariants hold.
+    /// swap (every block carries a tag naming its file and index), the
+    /// invariants hold, and `fsck -fn` finds nothing.
     @Test func sigkillDuringASwapOf100000Extents() throws {
         let r = TempRegion()
         let n = 100_000
@@ -163,6 +207,8 @@ import DaxFSTestSupport
             if let a { expectedA = a }
             try fs.checkInvariants()
             try fs.unmount()
+            let fsck = CLI.run(["fsck", r.path, "-fn"])
+            #expect(fsck.status == 0, "round \(round): fsck -fn after the kill: \(fsck.stdout) \(fsck.stderr)")
         }
         print("swap-extents SIGKILL: process \(String(format: "%.3f", window)) s (mount \(String(format: "%.3f", mount)) s, swap about \(String(format: "%.3f", swapTime)) s), 10 rounds, \(killed) killed, \(midSwap) with the intent pending")
         #expect(killed >= 5, "too few kills landed while the process ran")
