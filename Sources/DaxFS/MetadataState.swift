@@ -37,6 +37,10 @@ final class MetadataState: @unchecked Sendable {
         self.sb = sb
         nextIno = h.nextIno.raw
         nextIntentID = h.nextIntentID
+        // Numbers stay below 2^63 (fsck's limit too), so `+ 1` never overflows.
+        guard nextIno <= Self.numberLimit, nextIntentID <= Self.numberLimit else {
+            throw Self.corrupt("checkpoint next_ino \(nextIno) or next_intent \(nextIntentID) is above 2^63")
+        }
         maxFileBlocks = Geometry.maximumFileSize / UInt64(sb.blockSize)
         guard let free = FreeSpace(sorted: c.free) else { throw Self.corrupt("checkpoint free space is not sorted and disjoint") }
         guard free.freeBlocks == h.freeBlocks else { throw Self.corrupt("checkpoint free space holds \(free.freeBlocks) blocks, header says \(h.freeBlocks)") }
@@ -119,6 +123,11 @@ final class MetadataState: @unchecked Sendable {
         return n
     }
 
+    /// Inode numbers and intent ids, and the counters that hand them out,
+    /// stay below this: 2^63, far beyond any real count. A record or a
+    /// checkpoint above it is corrupt (EFSCORRUPTED), never an overflow trap.
+    static let numberLimit: UInt64 = 1 << 63
+
     /// Applies one verified log record.
     ///
     /// `live` is true when the record was just committed by this process: its
@@ -173,6 +182,7 @@ final class MetadataState: @unchecked Sendable {
                 try link(node)
                 inodes[r.ino] = node
                 inodeBytes += r.encodedSize
+                guard r.ino.raw < Self.numberLimit else { throw Self.corrupt("INODE number \(r.ino) is above 2^63") }
                 nextIno = max(nextIno, r.ino.raw + 1)
             }
         case .inodeFree(let ino, let generation):
@@ -221,6 +231,7 @@ final class MetadataState: @unchecked Sendable {
             guard allocator.release(run) else { throw Self.corrupt("FREE of blocks \(run) that are already free") }
         case .intent(let i):
             guard intents[i.id] == nil else { throw Self.corrupt("INTENT \(i.id) is already pending") }
+            guard i.id < Self.numberLimit else { throw Self.corrupt("INTENT id \(i.id) is above 2^63") }
             try checkIntentTargets(i)
             intents[i.id] = i
             nextIntentID = max(nextIntentID, i.id + 1)

@@ -44,7 +44,9 @@ public struct InodeNumber: BlockAddress {
 public struct LogSequence: BlockAddress {
     public var raw: UInt64
     public init(_ raw: UInt64) { self.raw = raw }
-    public var next: LogSequence { LogSequence(raw + 1) }
+    /// The following sequence; it wraps at 2^64 (a corrupt header's
+    /// sequence must not trap replay; a wrapped one never matches).
+    public var next: LogSequence { LogSequence(raw &+ 1) }
 }
 
 /// A run of region blocks [start, start+count).
