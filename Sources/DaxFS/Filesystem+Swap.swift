@@ -209,9 +209,10 @@ extension Filesystem {
     /// extents, split at the range boundaries. The steps only move extents
     /// between the files (EXTENT_SWAP), which `commit`'s admission does
     /// not count.
+    /// Holds the log lock: the counts it reads change in every commit.
     private func admitSwap(_ plan: SwapPlan) throws {
         let capacity = layout.slotCapacity
-        let needed = state.checkpointChunks(extraExtents: 4)
+        let needed = logLock.withLock { state.checkpointChunks(extraExtents: 4) }
         if needed > capacity - max(2, capacity / 10) {
             throw DaxError(.ENOSPC, "no room for more metadata: a checkpoint slot holds \(capacity) chunks and this swap needs \(needed) with 10% kept free for removals")
         }
