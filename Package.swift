@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "PMemTests", dependencies: ["PMem", "DaxFSTestSupport"]),
         .testTarget(name: "DaxFSFormatTests", dependencies: ["DaxFSFormat", "DaxFSTestSupport"]),
         .testTarget(name: "DaxFSTests", dependencies: ["DaxFS", "DaxFSTestSupport"]),
-        .testTarget(name: "CrashTests", dependencies: ["DaxFS", "DaxFSFormat", "DaxCore", "PMem", "DaxFSTestSupport"]),
+        .testTarget(name: "CrashTests", dependencies: ["DaxFS", "DaxFSFormat", "DaxCore", "PMem", "DaxFSCheck", "DaxFSTestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["DaxCore", "PMem", "DaxFSFormat", "DaxFS", "DaxFSTestSupport"]),
         .testTarget(name: "CheckTests", dependencies: ["DaxCore", "PMem", "DaxFSFormat", "DaxFS", "DaxFSCheck", "DaxFSTestSupport"],
                     exclude: ["Fixtures"]),

@@ -162,6 +162,7 @@ public final class Filesystem: @unchecked Sendable {
         recovery = recovered.report
         if !readOnly {
             setState(.dirty)
+            if recovery.transactionsDropped > 0 { logLock.withLock { journal.clearTornTail() } }
             if options.finishIntentsAtMount { try finishPendingIntents() }
         }
     }

@@ -94,6 +94,18 @@ final class Journal: @unchecked Sendable {
         }
     }
 
+    /// Zeroes the header of the torn or corrupt transaction at the tail,
+    /// which replay ignored, and fences: later scans (info, fsck) then see
+    /// a clean end there instead of damage. A crash before the fence leaves
+    /// either the old bytes or zeroes, and replay ignores both the same way.
+    func clearTornTail() {
+        let at = layout.log.lowerBound + tail
+        let n = min(TransactionHeader.size, layout.log.upperBound - at)
+        guard n > 0 else { return }
+        media.storeFlushed([UInt8](repeating: 0, count: n), at: at)
+        media.fence()
+    }
+
     /// The log restarts after a checkpoint at `slot` with `generation`.
     func restart(slot: Int, generation: UInt64) {
         self.slot = slot

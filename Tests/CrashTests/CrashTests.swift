@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import DaxCore
 import DaxFS
+import DaxFSCheck
 import DaxFSFormat
 import DaxFSTestSupport
 import PMem
@@ -48,8 +49,8 @@ import PMem
     /// crashed (2 images each, 48 in the full configuration), and one image in 16 is crashed
     /// again at every persist point of its recovery. Each image must mount
     /// to exactly the before or the after state: every block of both files
-    /// carries a tag naming its file and index, sizes are checked, and the
-    /// engine's invariants hold. (The generic harness reads every byte of
+    /// carries a tag naming its file and index, sizes are checked, the
+    /// engine's invariants hold, and `fsck -fn` finds nothing. (The generic harness reads every byte of
     /// every file per image, which at 80 MiB of data is too slow here.)
     @Test func swapOfTenThousandExtentsSurvivesACrashAtEveryPersistPoint() throws {
         let n = Self.bigExtents
@@ -106,6 +107,8 @@ import PMem
                 do {
                     let m = try Filesystem.mount(media: media, options: options)
                     media.onCrashPoint = nil
+                    let fsck = try Fsck.check(media: media, options: CheckOptions(mode: .check, force: true))
+                    if fsck.exitStatus != 0 { failures.append("\(image.location): fsck -fn after recovery: exit \(fsck.exitStatus): \(fsck.problems.prefix(3))") }
                     switch try state(m) {
                     case .success(let s):
                         if completed && s != 2 { failures.append("\(image.location): the swap returned, the image recovers to the before state") }

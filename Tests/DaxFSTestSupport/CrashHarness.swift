@@ -1,6 +1,7 @@
 import Foundation
 import DaxCore
 import DaxFS
+import DaxFSCheck
 import DaxFSFormat
 import PMem
 
@@ -52,6 +53,9 @@ public struct CrashScenario: Sendable {
     public var options = Filesystem.Options()
     /// Also crash at every persist point of the mount before the operation.
     public var crashDuringMount = false
+    /// Also run `fsck -fn` (DaxFSCheck, read-only) on every recovered image:
+    /// it must find nothing.
+    public var fsckEveryImage = false
     /// The options without test-only faults: for building images and for recovery.
     public var recoveryOptions: Filesystem.Options {
         var o = options
@@ -231,6 +235,10 @@ public struct CrashHarness: Sendable {
             media.onCrashPoint = nil
             try fs.checkInvariants()
             state = try FSSnapshot.take(fs)
+            if scenario.fsckEveryImage {
+                let report = try Fsck.check(media: media, options: CheckOptions(mode: .check, force: true))
+                if report.exitStatus != 0 { return "fsck -fn after recovery: exit \(report.exitStatus): \(report.problems.prefix(3))" }
+            }
         } catch {
             return "recovery: \(error)"
         }
