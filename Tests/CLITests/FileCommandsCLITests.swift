@@ -9,13 +9,6 @@ import DaxFSTestSupport
 /// The file commands through the real binary: data in and out, listings,
 /// batch mode, and every bad input leaving the image as it was.
 @Suite(.serialized) struct FileCommandsCLITests {
-    func formatted(_ size: String = "64M") -> TempRegion {
-        let r = TempRegion()
-        let mk = CLI.run(["mkfs", r.path, "--size", size, "-q"])
-        precondition(mk.status == 0, mk.stderr)
-        return r
-    }
-
     func hostFile(_ r: TempRegion, _ name: String, _ bytes: [UInt8]) -> String {
         let p = r.directory + "/" + name
         FileManager.default.createFile(atPath: p, contents: Data(bytes))
@@ -23,7 +16,7 @@ import DaxFSTestSupport
     }
 
     @Test func putGetCatAndByteExactIO() throws {
-        let r = formatted()
+        let r = CLI.formatted()
         var rng = SeededRandom(seed: 9)
         let data = rng.bytes(3 << 20)
         let src = hostFile(r, "src", data)
@@ -55,7 +48,7 @@ import DaxFSTestSupport
     }
 
     @Test func sparseHostFilesStaySparse() throws {
-        let r = formatted()
+        let r = CLI.formatted()
         let src = r.directory + "/sparse"
         FileManager.default.createFile(atPath: src, contents: nil)
         let h = FileHandle(forWritingAtPath: src)!
@@ -79,7 +72,7 @@ import DaxFSTestSupport
     }
 
     @Test func listingsHaveJSONWithDocumentedKeys() throws {
-        let r = formatted()
+        let r = CLI.formatted()
         _ = CLI.run(["write", r.path, "/f", "--offset", "0"], stdin: Data("x".utf8))
         for (cmd, args) in [("ls", ["ls", r.path, "--json", "/"]), ("stat", ["stat", r.path, "--json", "/f"]),
                             ("bmap", ["bmap", r.path, "--json", "/f"]), ("df", ["df", r.path, "--json"])] {
@@ -98,7 +91,7 @@ import DaxFSTestSupport
     }
 
     @Test func batchModeRunsUnderOneMountAndStopsAtTheFirstFailure() throws {
-        let r = formatted()
+        let r = CLI.formatted()
         let ok = CLI.run(["io", r.path, "-c", "mkdir -p /d/e", "-c", "write /d/e/f --offset 0", "-c", "ls -l /d/e"], stdin: Data("hello".utf8))
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect(ok.stdout.contains(" 5 ") && ok.stdout.contains("f"))
@@ -123,7 +116,7 @@ import DaxFSTestSupport
     /// Each bad input: a documented non-zero status, a "daxfs: " message that
     /// says what is wrong, and an image that is byte for byte unchanged.
     @Test func badInputChangesNothing() throws {
-        let r = formatted("16M")
+        let r = CLI.formatted("16M")
         _ = CLI.run(["io", r.path, "-c", "mkdir -p /dir/sub", "-c", "write /file --offset 0"], stdin: Data("data".utf8))
         let long = String(repeating: "n", count: 256)
         let cases: [(args: [String], status: Int32, says: String)] = [
@@ -174,7 +167,7 @@ import DaxFSTestSupport
     }
 
     @Test func putThatRunsOutOfSpaceLeavesNoFile() throws {
-        let r = formatted("4M")
+        let r = CLI.formatted("4M")
         var rng = SeededRandom(seed: 3)
         let big = hostFile(r, "big", rng.bytes(6 << 20))
         let free0 = try #require(CLI.json(CLI.run(["df", r.path, "--json"]))?["free_blocks"] as? Int)
@@ -192,7 +185,7 @@ import DaxFSTestSupport
     /// Every fallocate mode through the binary, in one batch and as
     /// subcommands, with the result held against `FallocateModel`.
     @Test func fallocateModesThroughTheBinary() throws {
-        let r = formatted()
+        let r = CLI.formatted()
         var rng = SeededRandom(seed: 21)
         var model = rng.bytes(100_000)
         let src = hostFile(r, "src", model)
@@ -230,7 +223,7 @@ import DaxFSTestSupport
     /// chattr and lsattr: a directory's unit is inherited, a 2M file gets
     /// 2M-aligned extents.
     @Test func allocationUnitsThroughTheBinary() throws {
-        let r = formatted("256M")
+        let r = CLI.formatted("256M")
         #expect(CLI.run(["io", r.path, "-c", "mkdir /huge", "-c", "chattr /huge --alloc-unit 2M", "-c", "touch /huge/f"]).status == 0)
         #expect(CLI.run(["lsattr", r.path, "/huge", "/huge/f"]).stdout == "2M\t/huge\n2M\t/huge/f\n")
         let j = CLI.run(["lsattr", r.path, "--json", "/huge/f"])

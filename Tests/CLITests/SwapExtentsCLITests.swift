@@ -10,13 +10,6 @@ import DaxFSTestSupport
 /// was, --dry-run changes nothing, the commit-range token, and a process
 /// killed with SIGKILL in the middle of a swap of 100,000 extents.
 @Suite(.serialized) struct SwapExtentsCLITests {
-    func formatted(_ size: String = "64M") -> TempRegion {
-        let r = TempRegion()
-        let mk = CLI.run(["mkfs", r.path, "--size", size, "-q"])
-        precondition(mk.status == 0, mk.stderr)
-        return r
-    }
-
     func populate(_ r: TempRegion) {
         let res = CLI.run(["io", r.path, "-c", "mkdir /dir", "-c", "mkdir /huge", "-c", "chattr /huge --alloc-unit 2M",
                            "-c", "write /a --offset 0 --length 40960", "-c", "write /b --offset 0 --length 20480",
@@ -26,7 +19,7 @@ import DaxFSTestSupport
     }
 
     @Test func everyErrorLeavesTheImageUnchanged() throws {
-        let r = formatted()
+        let r = CLI.formatted()
         populate(r)
         let p = r.path
         let cases: [(args: [String], status: Int32, says: String)] = [
@@ -57,7 +50,7 @@ import DaxFSTestSupport
     }
 
     @Test func dryRunTokenAndSwapThroughTheBinary() throws {
-        let r = formatted()
+        let r = CLI.formatted()
         populate(r)
         let a0 = CLI.run(["cat", r.path, "/a"]).stdout, b0 = CLI.run(["cat", r.path, "/b"]).stdout
         let before = r.fingerprint

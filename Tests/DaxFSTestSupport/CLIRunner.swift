@@ -47,4 +47,12 @@ public enum CLI {
     public static func json(_ r: CLIResult) -> [String: Any]? {
         (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: Any]
     }
+
+    /// A fresh region formatted by the real binary (`daxfs mkfs --size SIZE -q`).
+    public static func formatted(_ size: String = "64M") -> TempRegion {
+        let r = TempRegion()
+        let mk = run(["mkfs", r.path, "--size", size, "-q"])
+        precondition(mk.status == 0, mk.stderr)
+        return r
+    }
 }
