@@ -37,8 +37,8 @@ enum References {
         return Double(calls) / (Double(t1 - t0) / 1e9)
     }
 
-    /// The number of fallocate calls of one run: 100,000, or 20,000 in --quick mode.
-    static func fallocateCalls(_ ctx: BenchContext) -> Int { ctx.pick(quick: 20_000, full: 100_000) }
+    /// The number of fallocate calls of one run: 100,000, or 10,000 in --quick mode.
+    static func fallocateCalls(_ ctx: BenchContext) -> Int { ctx.pick(quick: 10_000, full: 100_000) }
 
     // MARK: Copying a file
 

@@ -9,7 +9,8 @@ import PMem
 /// swap-extents of a file of 100,000 extents (4 KiB at every other block,
 /// 800 MB of file) with a contiguous file of the same size, against
 /// `xfs_io -c 'swapext'` (XFS_IOC_SWAPEXT) on the same pair on XFS over a
-/// loop device on /dev/shm, measured alternately.
+/// loop device on /dev/shm, measured alternately. --quick uses 10,000
+/// extents: building the XFS file dominates the row.
 ///
 /// Two rows: the swap in-process (`Filesystem.swapExtents` plus the sync
 /// that makes it durable: 13 EXTENT_SWAP steps behind an intent) against
@@ -18,26 +19,26 @@ import PMem
 /// row is dominated by loading and writing the checkpoint of 200,000
 /// extents, which xfs_io never pays: XFS reads only the inodes it opens.
 enum SwapRows {
-    static let extents = 100_000
+    static func extents(_ ctx: BenchContext) -> Int { ctx.pick(quick: 10_000, full: 100_000) }
     static let stride: Int64 = 8192
-    static var fileSize: Int64 { Int64(extents) * stride }
     static let regionSize: UInt64 = 3 << 30
 
     static var group: BenchGroup {
         BenchGroup(
             title: "swap-extents",
             layout: .comparisons,
-            caption: "Exchange all the extents of a file of 100,000 extents (4 KiB at every other block, 800 MB) with a contiguous file of the same size, both built untimed before each sample (daxfs checkpoints, untimed, so that the log starts empty). Reference: xfs_io -c 'swapext' (XFS_IOC_SWAPEXT), the whole process, on XFS over a loop device on /dev/shm. daxfs on a file-backed region (msync persistence path). Goal: 4x.",
+            caption: "Exchange all the extents of a file of 100,000 extents (10,000 with --quick; 4 KiB at every other block, 800 MB) with a contiguous file of the same size, both built untimed before each sample (daxfs checkpoints, untimed, so that the log starts empty). Reference: xfs_io -c 'swapext' (XFS_IOC_SWAPEXT), the whole process, on XFS over a loop device on /dev/shm. daxfs on a file-backed region (msync persistence path). Goal: 4x.",
             rows: [
-                BenchRow(name: "swap 100,000 extents with a contiguous file, in-process", unit: .milliseconds, goal: .speedupAtLeast(4),
+                BenchRow(name: "swap 100,000 extents (10,000 with --quick) with a contiguous file, in-process", unit: .milliseconds, goal: .speedupAtLeast(4),
                          reference: "xfs_io -c swapext on xfs, loop device over /dev/shm") { ctx in try measure(ctx, process: false) },
-                BenchRow(name: "swap 100,000 extents with a contiguous file, daxfs swap-extents process", unit: .milliseconds, goal: .speedupAtLeast(4),
+                BenchRow(name: "swap 100,000 extents (10,000 with --quick) with a contiguous file, daxfs swap-extents process", unit: .milliseconds, goal: .speedupAtLeast(4),
                          reference: "xfs_io -c swapext on xfs, loop device over /dev/shm") { ctx in try measure(ctx, process: true) },
             ])
     }
 
     /// Builds the fragmented file and the contiguous one on `fs`.
-    static func buildPair(_ fs: Filesystem, round: Int) throws -> (InodeNumber, InodeNumber) {
+    static func buildPair(_ fs: Filesystem, round: Int, extents: Int) throws -> (InodeNumber, InodeNumber) {
+        let fileSize = Int64(extents) * stride
         let a = try fs.create("/frag\(round)"), b = try fs.create("/flat\(round)")
         for i in 0..<Int64(extents) { try fs.fallocate(a, mode: [], offset: i * stride, length: 4096) }
         try fs.truncate(a, size: UInt64(fileSize))
@@ -53,13 +54,14 @@ enum SwapRows {
         return try LoopPeer.with(.xfs, size: 3 << 30, in: ctx.scratchDirectory) { peer in
             let path = try EngineRows.region(ctx, size: regionSize)
             defer { unlink(path) }
+            let extents = extents(ctx), fileSize = Int64(extents) * stride
             var round = 0
             let pair = try ctx.measurePair(daxfs: {
                 round += 1
                 var options = Filesystem.Options()
                 options.durability = .deferred
                 let fs = try Filesystem.mount(path, options: options)
-                let (a, b) = try buildPair(fs, round: round)
+                let (a, b) = try buildPair(fs, round: round, extents: extents)
                 var ms: Double
                 if process {
                     try fs.unmount()
