@@ -66,11 +66,20 @@ struct DaxfsBench: ParsableCommand {
     @Flag(help: "List the rows and exit.")
     var list = false
 
+    /// Internal: the memory rows run this process again with this option, so
+    /// that a mount is measured in a fresh process (see `MountMemory`).
+    @Option(help: .hidden)
+    var mountMemoryOf: String?
+
     func validate() throws {
         guard runs >= 5 else { throw ValidationError("--runs must be at least 5: every figure is min / median / max over at least 5 runs") }
     }
 
     func run() throws {
+        if let path = mountMemoryOf {
+            print(try MountMemory.measureHere(path))
+            return
+        }
         let selected = Registry.groups.compactMap { group -> (BenchGroup, [BenchRow])? in
             let rows = group.rows.filter { matches(group, $0) }
             return rows.isEmpty ? nil : (group, rows)
@@ -110,7 +119,9 @@ struct DaxfsBench: ParsableCommand {
                     state = .failed("\(error)")
                     ctx.progress("failed: \(group.title): \(row.name): \(error)")
                 }
-                done.append(RowResult(row: row, state: state, seconds: Double(monotonicNow() - t0) / 1e9))
+                let seconds = Double(monotonicNow() - t0) / 1e9
+                ctx.progress("  took \(Format.number(seconds, digits: 3)) s")
+                done.append(RowResult(row: row, state: state, seconds: seconds))
             }
             results.append((group, done))
         }
@@ -121,6 +132,8 @@ struct DaxfsBench: ParsableCommand {
         let footer: [(String, String)] = [
             ("rows", "\(all.count) (\(skipped) skipped, \(failed) failed)"),
             ("total wall time", Format.duration(Double(monotonicNow() - start) / 1e9)),
+            ("slowest rows", all.sorted { $0.seconds > $1.seconds }.prefix(3)
+                .map { "\($0.row.name) (\(Format.duration($0.seconds)))" }.joined(separator: "; ")),
         ]
         let text = Report.markdown(header: header, groups: results, footer: footer)
         print(text, terminator: "")
