@@ -40,6 +40,9 @@ public struct CheckReport: Sendable, Codable, Equatable {
     /// The e2fsck exit bitmask: 0, 1 or 4 here (8, 16, 32 and 128 never reach a report).
     public var exitStatus: Int32 = 0
     public var elapsedNanoseconds: UInt64 = 0
+    /// The checking process's peak resident memory (VmHWM), filled in by
+    /// the command line tool just before it prints the report; 0 otherwise.
+    public var peakMemoryBytes: UInt64 = 0
 
     public init(region: String, mode: CheckMode) { self.region = region; self.mode = mode }
 

@@ -51,7 +51,8 @@ extension Daxfs {
                 problems [{code, pass, message, preen_safe, fix, action ("fixed" or "not-fixed")}], \
                 counts {inodes, files, directories, extents, data_blocks, used_blocks, free_blocks, \
                 pending_intents, log_transactions, log_records}, writes [what a repair wrote, in \
-                order], warnings, exit_status and elapsed_nanoseconds.
+                order], warnings, exit_status, elapsed_nanoseconds and peak_memory_bytes (the \
+                process's peak resident memory).
                 """)
 
         @Argument(help: "The region: a file or a device-DAX (/dev/daxX.Y).", completion: .file())
@@ -94,7 +95,7 @@ extension Daxfs {
             options.keepStateAtExit = true          // the process exits right after the report
             Cancellation.install()
             options.isCancelled = { Cancellation.requested.load(ordering: .relaxed) }
-            let report: CheckReport
+            var report: CheckReport
             do {
                 report = try DaxFSCheck.Fsck.check(path: region, options: options)
             } catch is CheckCancelled {
@@ -109,6 +110,7 @@ extension Daxfs {
             }
             progress?.finish()
             for w in report.warnings { warn(w) }
+            report.peakMemoryBytes = ProcessMemory.peakResidentBytes()
             if json {
                 try JSONOutput.print(report)
             } else {
@@ -143,6 +145,10 @@ extension Daxfs {
             } else {
                 lines.append("\(r.region): \(c.inodes) inodes (\(c.files) files, \(c.directories) directories), \(c.extents) extents, \(c.usedBlocks)/\(c.dataBlocks) blocks, \(c.pendingIntents) pending intents")
                 if verbose { lines.append("log: \(c.logTransactions) transactions, \(c.logRecords) records") }
+            }
+            if verbose {
+                let ms = Double(r.elapsedNanoseconds) / 1e6, mib = Double(r.peakMemoryBytes) / 1_048_576
+                lines.append("time: \(Int(ms.rounded())) ms; peak memory: \(Int(mib.rounded())) MiB")
             }
             switch r.exitStatus {
             case FsckExit.clean: if !r.quick { lines.append("\(r.region): clean") }

@@ -101,6 +101,9 @@ import DaxFSTestSupport
         #expect(j["schema"] as? Int == 1)
         #expect(j["exit_status"] as? Int == 1)
         #expect(j["mode"] as? String == "repair")
+        // The checking process's own peak (VmHWM): a Swift process holds more than 1 MiB, and far less than 4 GiB here.
+        let peak = try #require(j["peak_memory_bytes"] as? Int)
+        #expect(peak > 1 << 20 && peak < 4 << 30)
         let problems = try #require(j["problems"] as? [[String: Any]])
         #expect(problems.contains { $0["code"] as? String == "INODE_ORPHAN" && $0["action"] as? String == "fixed" })
         let help = CLI.run(["fsck", "--help"]).stdout.replacingOccurrences(of: "\n", with: " ")
