@@ -17,6 +17,7 @@ final class BenchContext: Sendable {
     /// The `daxfs` binary of the same build, next to `daxfs-bench`.
     let daxfsBinary: String
     private let counter = Atomic<Int>(0)
+    private let fixtures = Mutex<[String: String]>([:])
 
     init(quick: Bool, runs: Int, scratchDirectory: String, daxfsBinary: String) {
         self.quick = quick
@@ -32,6 +33,17 @@ final class BenchContext: Sendable {
     func scratchPath(_ name: String) -> String {
         let n = counter.add(1, ordering: .relaxed).newValue
         return "\(scratchDirectory)/\(name)-\(n)"
+    }
+
+    /// A file in the scratch directory that several rows share (a region
+    /// with a million extents takes seconds to build): built by `build` on
+    /// first use under `key`, then returned as is. A row that uses one must
+    /// leave it as it found it. It is removed with the scratch directory.
+    func fixture(_ key: String, build: () throws -> String) throws -> String {
+        if let path = fixtures.withLock({ $0[key] }) { return path }
+        let path = try build()
+        fixtures.withLock { $0[key] = path }
+        return path
     }
 
     /// The daxfs binary, or a skip saying how to build it.

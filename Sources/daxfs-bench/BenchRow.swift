@@ -54,6 +54,9 @@ enum RowOutcome: Sendable {
     /// The reference is measured; the daxfs side does not exist yet. Never a
     /// made-up number: the table says "pending" and why.
     case pending(reference: Stats, note: String)
+    /// One workload at several sizes (a scaling row): the figure at each
+    /// size, and the growth the code's doc comments promise.
+    case scaling([ScalePoint], promised: Growth)
 }
 
 /// Thrown by a row that cannot run here; `reason` is printed as one line.
@@ -70,6 +73,9 @@ struct BenchGroup: Sendable {
         case referenceFigures
         /// daxfs beside its reference, ratio, goal and whether it is met.
         case comparisons
+        /// One workload at several sizes: how its cost grows, beside the
+        /// growth its doc comment promises.
+        case scaling
     }
     var title: String
     var layout: Layout

@@ -12,6 +12,8 @@ enum Registry {
             DirectAccessRows.group,
             FileRows.group,
             FsckRows.group,
+            ScalingRows.extentGroup,
+            ScalingRows.sizeGroup,
         ]
     }
 }

@@ -25,6 +25,7 @@ enum Report {
             switch group.layout {
             case .referenceFigures: out += referenceTable(results)
             case .comparisons: out += comparisonTable(results)
+            case .scaling: out += scalingTable(results)
             }
         }
         out += "\n"
@@ -44,6 +45,8 @@ enum Report {
             case .measured(.compared(let d, _)), .measured(.pending(let d, _)):
                 cells = [r.row.name, r.row.unit.symbol, Format.number(d.min), Format.number(d.median),
                          Format.number(d.max), r.row.reference, "(not a reference figure)"]
+            case .measured(.scaling):
+                cells = [r.row.name, r.row.unit.symbol, "—", "—", "—", r.row.reference, "(a scaling row)"]
             case .skipped(let why):
                 cells = [r.row.name, r.row.unit.symbol, "—", "—", "—", r.row.reference, "skipped: \(why)"]
             case .failed(let why):
@@ -73,10 +76,48 @@ enum Report {
                          goal.text(unit: unit), "pending", note]
             case .measured(.referenceOnly(let s, let note)):
                 cells = [name, unit.symbol, "—", r.row.reference, Format.triple(s), "—", "—", "—", note]
+            case .measured(.scaling):
+                cells = [name, unit.symbol, "—", r.row.reference, "—", "—", "—", "—", "(a scaling row)"]
             case .skipped(let why):
                 cells = [name, unit.symbol, "—", r.row.reference, "—", "—", goal.text(unit: unit), "—", "skipped: \(why)"]
             case .failed(let why):
                 cells = [name, unit.symbol, "—", r.row.reference, "—", "—", goal.text(unit: unit), "—", "failed: \(why)"]
+            }
+            lines.append(row(cells))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// One line per workload: the median (min–max) at each size, the growth
+    /// over the span and the exponent of the last step, the growth observed
+    /// and the one promised, and whether the observation stays within it.
+    private static func scalingTable(_ results: [RowResult]) -> String {
+        let labels = results.lazy.compactMap { r -> [String]? in
+            if case .measured(.scaling(let points, _)) = r.state { return points.map(\.label) }
+            return nil
+        }.first ?? []
+        var lines = [row(["workload", "unit"] + labels.map { "at \($0)" } +
+                         ["growth, last / first", "exponent of the last step", "observed", "promised (doc comment)", "within the promise"]),
+                     row(["---", "---"] + labels.map { _ in "---:" } + ["---:", "---:", "---", "---", "---"])]
+        for r in results {
+            let name = r.row.name, unit = r.row.unit
+            let cells: [String]
+            switch r.state {
+            case .measured(.scaling(let points, let promised)):
+                let (growth, exponent, span) = Growth.classify(points)
+                let figures = points.map { p in
+                    "\(Format.number(p.stats.median)) (\(Format.number(p.stats.min))–\(Format.number(p.stats.max)))"
+                }
+                cells = [name, unit.symbol] + figures + [
+                    Format.number(span, digits: 2) + "×", Format.number(exponent, digits: 2),
+                    growth.description, "\(promised): \(r.row.reference)", growth <= promised ? "yes" : "**no**",
+                ]
+            case .measured:
+                cells = [name, unit.symbol] + labels.map { _ in "—" } + ["—", "—", "—", r.row.reference, "(not a scaling row)"]
+            case .skipped(let why):
+                cells = [name, unit.symbol] + labels.map { _ in "—" } + ["—", "—", "—", r.row.reference, "skipped: \(why)"]
+            case .failed(let why):
+                cells = [name, unit.symbol] + labels.map { _ in "—" } + ["—", "—", "—", r.row.reference, "failed: \(why)"]
             }
             lines.append(row(cells))
         }
