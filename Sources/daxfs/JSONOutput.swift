@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// JSON output for `--json`: snake_case keys, sorted, pretty-printed, one
 /// document per command. The schemas are documented in daxfs(8).
