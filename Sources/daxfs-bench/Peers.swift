@@ -78,6 +78,46 @@ struct LoopPeer: Sendable {
         return try body(LoopPeer(kind: kind, image: image, device: device, mountPoint: mountPoint))
     }
 
+    /// A copy of the file system as it stands, to `restore` before each
+    /// sample: a fragmented file that takes XFS seconds to build is built
+    /// once per row instead of once per sample. Unmounts, copies the backing
+    /// file (sparse: only metadata and written blocks take space), mounts
+    /// again. The copy is in the same scratch directory.
+    func saveTemplate() throws -> String {
+        let template = image + ".template"
+        try Subprocess.run(["umount", mountPoint])
+        defer { _ = try? Subprocess.run(["mount", "-t", kind.rawValue, device, mountPoint]) }
+        try Subprocess.run(["cp", "--sparse=always", image, template])
+        return template
+    }
+
+    /// Puts the file system back as `saveTemplate` saw it: unmounts, copies
+    /// the template over the backing file, drops the loop device's cached
+    /// blocks (`blockdev --flushbufs`, or the old metadata would be read
+    /// back), and mounts again. Not timed by any row.
+    func restore(_ template: String) throws {
+        try Subprocess.run(["umount", mountPoint])
+        try Subprocess.run(["cp", "--sparse=always", template, image])
+        try Subprocess.run(["blockdev", "--flushbufs", device])
+        try Subprocess.run(["mount", "-t", kind.rawValue, device, mountPoint])
+    }
+
+    /// Walks every data and hole boundary of the open file with lseek
+    /// (SEEK_DATA, SEEK_HOLE), so that the peer has read the file's whole
+    /// extent map into memory before a timed call, as it had when it built
+    /// the file. Untimed; O(extents) system calls.
+    static func warmExtentMap(_ fd: Int32) {
+        let seekData: Int32 = 3, seekHole: Int32 = 4     // SEEK_DATA, SEEK_HOLE: Glibc does not export them to Swift
+        var at: off_t = 0
+        while true {
+            let data = lseek(fd, at, seekData)
+            if data < 0 { return }
+            let hole = lseek(fd, data, seekHole)
+            if hole <= data { return }
+            at = hole
+        }
+    }
+
     /// `losetup --find --show`: the device it attached. A failure is a skip:
     /// the machine has no free loop device or no loop driver.
     private static func attach(_ image: String) throws -> String {
