@@ -190,13 +190,24 @@ struct ExtentMap: Sequence {
     /// Exchanges the mappings of [start1, start1+count) of `a` and
     /// [start2, start2+count) of `b` (which may be the same map, with
     /// disjoint ranges): EXTENT_SWAP. O(k + L + n/L) for k extents moved.
+    ///
+    /// When both ranges start at block 0 and hold every extent of their
+    /// maps, the maps themselves are exchanged: O(1), the same result (both
+    /// maps are already merged), as XFS swaps inode forks.
     static func exchange(_ a: inout ExtentMap, _ start1: UInt64, _ b: inout ExtentMap, _ start2: UInt64, count: UInt64) {
+        if start1 == 0 && start2 == 0 && a.lies(below: count) && b.lies(below: count) {
+            swap(&a, &b)
+            return
+        }
         let e1 = a.extents(overlapping: start1, start1 + count), e2 = b.extents(overlapping: start2, start2 + count)
         if !e1.isEmpty { a.unmap(start1, count) }
         if !e2.isEmpty { b.unmap(start2, count) }
         a.mapRun(e2.map { Extent(fileBlock: $0.fileBlock - start2 + start1, regionBlock: $0.regionBlock, count: $0.count) })
         b.mapRun(e1.map { Extent(fileBlock: $0.fileBlock - start1 + start2, regionBlock: $0.regionBlock, count: $0.count) })
     }
+
+    /// True when no extent reaches file block `end` or beyond. O(1).
+    func lies(below end: UInt64) -> Bool { (last?.fileEnd ?? 0) <= end }
 
     /// Exchanges two disjoint ranges of one map (see the other `exchange`).
     mutating func exchange(_ start1: UInt64, _ start2: UInt64, count: UInt64) {

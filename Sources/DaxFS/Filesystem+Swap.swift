@@ -73,10 +73,18 @@ public struct SwapPlan: Sendable, Equatable, Codable {
 /// in the after state (a read-only mount refuses to read them while the
 /// intent is pending). No data byte is written, so no step fences data.
 ///
+/// Whole maps: when both ranges start at offset 0 and hold every extent of
+/// both files (whole files to EOF, no preallocation past the range), and no
+/// `stepExtents` was asked for, the swap is one transaction whatever the
+/// extent count: one EXTENT_SWAP, which exchanges the two maps themselves
+/// in O(1), live and in replay (as XFS swaps inode forks), and both
+/// INODE_ATTRs.
+///
 /// - Complexity: O((e1 + e2) + L) DRAM work per step for e1, e2 extents
 ///   (a bulk unmap and a bulk insert of sorted runs, `ExtentMap.exchange`),
 ///   ⌈max(e1, e2) / swapStepExtents⌉ transactions of a few hundred bytes
-///   each; never in bytes of data.
+///   each; never in bytes of data. Whole maps: O(1) DRAM work in one
+///   transaction, plus O(e1 + e2) to count the extents for the plan.
 extension Filesystem {
     /// Exchanges the mappings of file `ino1` from `offset1` and of `ino2`
     /// from `offset2`, `length` bytes (see the type's contract).
@@ -93,6 +101,7 @@ extension Filesystem {
     ///   (it also works on a read-only mount).
     /// - `stepExtents`: the extents of each range one step moves, instead of
     ///   `swapStepExtents` (tests use small steps to crash between them).
+    ///   Given, it also turns off the whole-map exchange.
     ///
     /// Errors: EISDIR (a directory), ENOENT, EINVAL (offsets, or a length
     /// that does not reach EOF of both files, not multiples of the
@@ -116,10 +125,13 @@ extension Filesystem {
             }
             let per = max(1, stepExtents ?? swapStepExtents)
             var plan = try swapPlan(a, b, offset1: offset1, offset2: offset2, length: length, toEOF: toEOF, per: per)
+            let wholeMaps = stepExtents == nil && a !== b && plan.blocks > 0 && plan.offset1 == 0 && plan.offset2 == 0
+                && a.extents.lies(below: plan.blocks) && b.extents.lies(below: plan.blocks)
+            if wholeMaps { plan.usesIntent = false; plan.transactions = 1 }
             plan.dryRun = dryRun
             if dryRun || plan.blocks == 0 { return plan }
             try admitSwap(plan)
-            plan.transactions = try runSwap(a, b, plan, per: per)
+            plan.transactions = try runSwap(a, b, plan, per: per, wholeMaps: wholeMaps)
             return plan
         }
     }
@@ -227,12 +239,19 @@ extension Filesystem {
 
     /// Commits the swap: one transaction, or an intent and steps. Returns
     /// the transactions committed.
-    private func runSwap(_ a: Inode, _ b: Inode, _ plan: SwapPlan, per: Int) throws -> Int {
+    private func runSwap(_ a: Inode, _ b: Inode, _ plan: SwapPlan, per: Int, wholeMaps: Bool) throws -> Int {
         let bs = blockSize
         let flags = plan.sizeAfter1 != plan.sizeBefore1 || plan.sizeAfter2 != plan.sizeBefore2 ? IntentRecord.swapSizesFlag : 0
         let intent = IntentRecord(id: plan.usesIntent ? reserveIntentID() : 0, kind: .swapExtents, flags: flags,
                                   ino1: a.ino, block1: FileBlock(plan.offset1 / bs), ino2: b.ino, block2: FileBlock(plan.offset2 / bs),
                                   count: BlockCount(plan.blocks), done: 0, size1: plan.sizeAfter1, size2: plan.sizeAfter2)
+        if wholeMaps {
+            var tx = TransactionBuilder()
+            tx.append(.extentSwap(ino1: a.ino, block1: FileBlock(0), ino2: b.ino, block2: FileBlock(0), count: BlockCount(plan.blocks)))
+            swapFinalRecords(a, b, intent, into: &tx)
+            try commit(&tx)
+            return 1
+        }
         if !plan.usesIntent {
             var tx = TransactionBuilder()
             let end = swapStepRecords(a, b, intent, from: 0, per: per, into: &tx)

@@ -219,6 +219,12 @@ enum CrashScenarios {
         }) { fs in
             try fs.swapExtents(try fs.lookup("/s1"), try fs.lookup("/s2"), toEOF: true)
         },
+        CrashScenario("swap-extents of whole files, 40 and 20 extents (whole maps, one transaction)", setup: { fs in
+            try interleaved(fs, "/s1", "/s2", blocks: 40)
+            try fs.truncate(try fs.lookup("/s2"), size: 20 * 4096)
+        }) { fs in
+            try fs.swapExtents(try fs.lookup("/s1"), try fs.lookup("/s2"), toEOF: true)
+        },
         CrashScenario("swap-extents of whole files, 10 extents each (intent)", setup: { fs in try interleaved(fs, "/s1", "/s2", blocks: 10) }) { fs in
             try fs.swapExtents(try fs.lookup("/s1"), try fs.lookup("/s2"), toEOF: true, stepExtents: 2)
         },

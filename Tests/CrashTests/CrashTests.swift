@@ -125,7 +125,9 @@ import PMem
                 }
             }
         }
-        let plan = try fs.swapExtents(try fs.lookup("/big1"), try fs.lookup("/big2"), toEOF: true)
+        // The steps of a 64 KiB transaction (512 extents each), asked for: left to
+        // itself a whole-file swap exchanges the two maps in one transaction.
+        let plan = try fs.swapExtents(try fs.lookup("/big1"), try fs.lookup("/big2"), toEOF: true, stepExtents: 512)
         completed = true
         rec.fence(fileID: #fileID, line: #line)
         rec.onCrashPoint = nil

@@ -72,8 +72,8 @@ import DaxFSTestSupport
                 let blocks1 = files[i].count / bs, blocks2 = files[j].count / bs
                 let plan: SwapPlan
                 switch rng.next() % 3 {
-                case 0 where i != j:                        // whole files
-                    plan = try fs.swapExtents(inos[i], inos[j], toEOF: true)
+                case 0 where i != j:                        // whole files: in steps, or as whole maps
+                    plan = try fs.swapExtents(inos[i], inos[j], toEOF: true, stepExtents: step % 2 == 0 ? 16 : nil)
                     Self.model(&files, i, j, o1: 0, o2: 0, length: nil)
                 case 1 where i != j:                        // to EOF from aligned offsets
                     let o1 = Int(rng.next() % UInt64(blocks1 + 1)) * bs, o2 = Int(rng.next() % UInt64(blocks2 + 1)) * bs
@@ -129,6 +129,40 @@ import DaxFSTestSupport
             #expect(plan.extents1 == 20 && plan.extents2 == 20 && plan.blocks == 20)
             #expect(try fs.extents(a).map(\.regionBlock) == eb.map(\.regionBlock))
             #expect(try fs.extents(b).map(\.regionBlock) == ea.map(\.regionBlock))
+        }
+    }
+
+    /// Whole files whose extents all lie inside the ranges exchange their
+    /// maps: one transaction and no intent whatever the extent count, the
+    /// same blocks moved, and the same state after a remount (replay takes
+    /// the same path). A step size asked for keeps the steps.
+    @Test func wholeFilesExchangeTheirMapsInOneTransaction() throws {
+        let r = TempRegion()
+        try r.format(size: 32 << 20)
+        var o = Filesystem.Options()
+        o.transactionLimit = 2048                          // 16 extents a step
+        o.checkpointOnUnmount = false                      // the remount replays the EXTENT_SWAP
+        var ea: [Extent] = [], eb: [Extent] = []
+        try withMount(r, o) { fs in
+            let a = try fs.create("/a"), b = try fs.create("/b")
+            for i in 0..<300 {                             // 300 and 150 extents
+                try fs.write(a, at: UInt64(i) * 8192, bytes(4096, UInt64(i)))
+                if i % 2 == 0 { try fs.write(b, at: UInt64(i) * 8192 + 4096, bytes(4096, UInt64(1000 + i))) }
+            }
+            ea = try fs.extents(a); eb = try fs.extents(b)
+            let plan = try fs.swapExtents(a, b, toEOF: true)
+            #expect(plan.extents1 == 300 && plan.extents2 == 150)
+            #expect(!plan.usesIntent && plan.transactions == 1, "\(plan)")
+            #expect(try fs.extents(a) == eb && fs.extents(b) == ea)
+            let stepped = try fs.swapExtents(a, b, toEOF: true, stepExtents: 16)
+            #expect(stepped.usesIntent && stepped.transactions == 19, "\(stepped)")
+            #expect(try fs.extents(a) == ea && fs.extents(b) == eb)
+            try fs.swapExtents(a, b, toEOF: true)
+        }
+        try withMount(r, o) { fs in
+            #expect(fs.recovery.recordsApplied > 0)
+            #expect(try fs.extents(try fs.lookup("/a")) == eb && fs.extents(try fs.lookup("/b")) == ea)
+            try fs.checkInvariants()
         }
     }
 
@@ -235,7 +269,7 @@ import DaxFSTestSupport
         do {
             let fs = try Filesystem.mount(r.path, options: o)
             let a = try fs.lookup("/a"), b = try fs.lookup("/b")
-            #expect(throws: DaxError.self) { try fs.swapExtents(a, b, toEOF: true) }
+            #expect(throws: DaxError.self) { try fs.swapExtents(a, b, toEOF: true, stepExtents: 16) }
             do { try fs.write(a, at: 0, [1]); Issue.record("a write landed after a failed swap") }
             catch let e as DaxError { #expect(e.code == .EIO, "\(e)") }
         }
