@@ -413,6 +413,22 @@ extension Filesystem {
     /// - Complexity: O(log n + extents in the range) besides what `body` does.
     public func withContents(_ ino: InodeNumber, at offset: UInt64, count: UInt64,
                              _ body: (UnsafeRawBufferPointer?, Int) throws -> Void) throws {
+        try withContentRuns(ino, at: offset, count: count) { regionOffset, length in
+            try body(regionOffset.map { media.view(at: $0, count: length) }, length)
+        }
+    }
+
+    /// Calls `body` with where the bytes of [offset, offset+count) of a file
+    /// (cut at EOF) lie in the region, in order: the region byte offset and
+    /// length of each mapped run, and nil with a length for each hole (which
+    /// reads as zeroes). For copies that the media does better than a load
+    /// through the mapping (`PersistentMedia.copyToFile`, which copies with
+    /// copy_file_range(2) from a file region). The inode lock is held shared
+    /// meanwhile, so the runs cannot change under `body`; the offsets are
+    /// valid only inside it.
+    /// - Complexity: O(log n + extents in the range) besides what `body` does.
+    public func withContentRuns(_ ino: InodeNumber, at offset: UInt64, count: UInt64,
+                                _ body: (Int?, Int) throws -> Void) throws {
         let n = try fileNode(ino)
         try n.withInvalidateShared { try n.withReadLock {
             try checkAlive(n)
@@ -425,7 +441,7 @@ extension Filesystem {
             for e in n.extents.extents(overlapping: offset / bs, (end + bs - 1) / bs) {
                 let s = max(e.fileBlock * bs, offset), t = min(e.fileEnd * bs, end)
                 if s > at { try body(nil, Int(s - at)) }
-                try body(media.view(at: Int(e.regionBlock * bs + (s - e.fileBlock * bs)), count: Int(t - s)), Int(t - s))
+                try body(Int(e.regionBlock * bs + (s - e.fileBlock * bs)), Int(t - s))
                 at = t
             }
             if at < end { try body(nil, Int(end - at)) }

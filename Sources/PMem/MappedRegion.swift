@@ -16,6 +16,16 @@ import Synchronization
 /// at each fence. Read-only mappings use mmap(2) with PROT_READ, so a
 /// read-only user can never write.
 ///
+/// A region that is a regular file on the msync path (tmpfs, a disk file)
+/// also keeps a descriptor of the file, so that copies between it and a host
+/// file go through the kernel's page cache (copy_file_range(2), as cp does)
+/// instead of through the mapping: a store through a mapping of a tmpfs page
+/// that fallocate reserved but never wrote first clears the page, and a copy
+/// out of the mapping takes a page fault per 64 KiB; the descriptor does
+/// neither. Both views are the same page cache, so they stay coherent, and
+/// msync of a range writes back every dirty page in it however it was
+/// dirtied, so the persistence rules do not change.
+///
 /// Thread safety: stores to disjoint ranges may run concurrently. The msync
 /// path keeps its pending ranges under a mutex; a fence msyncs all of them.
 public final class MappedRegion: PersistentMedia, @unchecked Sendable {
@@ -30,6 +40,9 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
     /// ThreadSanitizer does not see (it reports false races through it).
     private let pending = PendingRanges()
     private let pageMask = Int(RegionPath.pageSize) - 1
+    /// A descriptor of the region file for kernel copies (msync path,
+    /// regular files only), or -1. Closed with the mapping.
+    private let fileDescriptor: Int32
 
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }
 
@@ -61,8 +74,10 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
     private static func mapReadWrite(_ info: RegionInfo) throws -> MappedRegion {
         var mappedLen = 0
         var isPmem: Int32 = 0
+        let fd = info.kind == .file ? try Sys.open(info.path, O_RDWR) : -1
         errno = 0
         guard let addr = daxfs_pmem_map_file(info.path, 0, 0, 0, &mappedLen, &isPmem) else {
+            if fd >= 0 { Glibc.close(fd) }
             let e = Errno.current
             let why = String(cString: daxfs_pmem_errormsg())
             var msg = "cannot map \(info.path): \(why.isEmpty ? e.strerror : why)"
@@ -71,32 +86,37 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
             }
             throw DaxError(e == Errno(rawValue: 0) ? .EIO : e, msg).with("region", info.path)
         }
+        if isPmem != 0 && fd >= 0 { Glibc.close(fd) }
         let region = MappedRegion(info: info, base: addr, size: mappedLen, readOnly: false,
-                                  path: isPmem != 0 ? .flushAndFence : .msync, libpmem: true)
+                                  path: isPmem != 0 ? .flushAndFence : .msync, libpmem: true,
+                                  fileDescriptor: isPmem != 0 ? -1 : fd)
         try region.checkGeometry()
         return region
     }
 
     private static func mapReadOnly(_ info: RegionInfo) throws -> MappedRegion {
         let fd = try Sys.open(info.path, O_RDONLY)
-        defer { Glibc.close(fd) }
         let addr = mmap(nil, Int(info.size), PROT_READ, MAP_SHARED, fd, 0)
         guard let addr, addr != MAP_FAILED else {
             let e = Errno.current
+            Glibc.close(fd)
             throw DaxError(e, "cannot map \(info.path) read-only: \(e.strerror)" +
                            (info.kind == .deviceDAX ? " (device alignment \(ByteSize.exact(info.alignment)))" : ""))
                 .with("region", info.path)
         }
         let isPmem = pmem_is_pmem(addr, Int(info.size)) != 0
+        let keep = !isPmem && info.kind == .file
+        if !keep { Glibc.close(fd) }
         let region = MappedRegion(info: info, base: addr, size: Int(info.size), readOnly: true,
-                                  path: isPmem ? .flushAndFence : .msync, libpmem: false)
+                                  path: isPmem ? .flushAndFence : .msync, libpmem: false, fileDescriptor: keep ? fd : -1)
         try region.checkGeometry()
         return region
     }
 
     private init(info: RegionInfo, base: UnsafeMutableRawPointer, size: Int, readOnly: Bool,
-                 path: PersistencePath, libpmem: Bool) {
+                 path: PersistencePath, libpmem: Bool, fileDescriptor: Int32) {
         self.info = info
+        self.fileDescriptor = fileDescriptor
         self.base = base
         self.size = size
         self.isReadOnly = readOnly
@@ -117,6 +137,7 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
 
     deinit {
         if mappedByLibpmem { _ = pmem_unmap(base, size) } else { _ = munmap(base, size) }
+        if fileDescriptor >= 0 { Glibc.close(fileDescriptor) }
     }
 
     /// A writable pointer into the mapping, for direct-access mappings of file
@@ -170,13 +191,36 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
         }
     }
 
-    /// pread(2) straight into the mapping, then a flush of what it wrote: one
-    /// copy, done by the kernel, with no bounce buffer.
+    /// One copy done by the kernel, with no bounce buffer, then a flush of
+    /// what it wrote: copy_file_range(2) from `fd` into the region file when
+    /// the region has a descriptor (no page of the mapping is touched), else
+    /// pread(2) straight into the mapping.
     public func storeFromFile(_ fd: Int32, fileOffset: UInt64, at offset: Int, count: Int, site: CallSite) throws -> Int {
         check(offset, count)
-        let got = try Sys.pread(fd, into: UnsafeMutableRawBufferPointer(start: base + offset, count: count), at: fileOffset)
+        var got = 0
+        if fileDescriptor >= 0 {
+            got = try Sys.copyFileRange(from: fd, at: fileOffset, to: fileDescriptor, at: UInt64(offset), count: count) ?? 0
+        }
+        if got < count {
+            got += try Sys.pread(fd, into: UnsafeMutableRawBufferPointer(start: base + offset + got, count: count - got),
+                                 at: fileOffset + UInt64(got))
+        }
         flush(at: offset, count: got, site: site)
         return got
+    }
+
+    /// copy_file_range(2) from the region file to `fd` at its position when
+    /// the region has a descriptor and the kernel can (a regular file
+    /// destination), else write(2) from the mapping.
+    public func copyToFile(_ fd: Int32, from offset: Int, count: Int) throws {
+        precondition(offset >= 0 && count >= 0 && offset <= size - count, "copy out of bounds")
+        var done = 0
+        if fileDescriptor >= 0 {
+            done = try Sys.copyFileRange(from: fileDescriptor, at: UInt64(offset), to: fd, at: nil, count: count) ?? 0
+        }
+        if done < count {
+            try Sys.write(fd, UnsafeRawBufferPointer(start: base + offset + done, count: count - done))
+        }
     }
 
     public func flush(at offset: Int, count: Int, site: CallSite) {

@@ -61,6 +61,11 @@ public protocol PersistentMedia: AnyObject, Sendable {
     /// as `storeFlushed` does: durable after the next fence. Returns the count
     /// read, short at the end of the file. Throws the read's error.
     func storeFromFile(_ fd: Int32, fileOffset: UInt64, at offset: Int, count: Int, site: CallSite) throws -> Int
+    /// Writes the `count` bytes at `offset` of the media to file descriptor
+    /// `fd` at its current position (write(2) semantics, retried until all
+    /// are written). A read: it changes nothing on the media. Throws the
+    /// write's error.
+    func copyToFile(_ fd: Int32, from offset: Int, count: Int) throws
     /// Marks the cache lines covering the range for write-back.
     func flush(at offset: Int, count: Int, site: CallSite)
     /// Waits until every flushed line is durable.
@@ -75,6 +80,11 @@ extension PersistentMedia {
         let got = try buffer.withUnsafeMutableBytes { try Sys.pread(fd, into: $0, at: fileOffset) }
         buffer.withUnsafeBytes { storeFlushed(UnsafeRawBufferPointer(rebasing: $0[0..<got]), at: offset, site: site) }
         return got
+    }
+
+    /// write(2) from the cache image, for media without a file to copy from.
+    public func copyToFile(_ fd: Int32, from offset: Int, count: Int) throws {
+        try Sys.write(fd, view(at: offset, count: count))
     }
 
     /// Flush then fence: the range is durable when this returns.

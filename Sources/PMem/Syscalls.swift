@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CDaxShims
 import DaxCore
 
 /// Thin wrappers over the system calls PMem uses. The EINTR loop is written once here.
@@ -29,6 +30,44 @@ enum Sys {
             got += r
         }
         return got
+    }
+
+    /// write(2) until all of `buffer` is written.
+    static func write(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < buffer.count {
+            let r = retrying { Glibc.write(fd, buffer.baseAddress! + done, buffer.count - done) }
+            if r < 0 { throw DaxError.syscall("write", "cannot write file descriptor \(fd)") }
+            done += r
+        }
+    }
+
+    /// copy_file_range(2) of up to `count` bytes from `src` at `srcOffset` to
+    /// `dst` at `dstOffset` (nil: at and moving its file position), repeated
+    /// until `count` bytes are copied or the source ends. Returns the count
+    /// copied, or nil when the kernel cannot copy between these two files
+    /// (EXDEV, EINVAL, ENOSYS, EOPNOTSUPP, EBADF before anything was copied):
+    /// the caller then copies another way. Throws any other error.
+    static func copyFileRange(from src: Int32, at srcOffset: UInt64, to dst: Int32, at dstOffset: UInt64?,
+                              count: Int) throws -> Int? {
+        var inOff = Int64(srcOffset)
+        var outOff = Int64(dstOffset ?? 0)
+        var done = 0
+        while done < count {
+            let r = retrying {
+                dstOffset == nil
+                    ? daxfs_copy_file_range(src, &inOff, dst, nil, count - done, 0)
+                    : daxfs_copy_file_range(src, &inOff, dst, &outOff, count - done, 0)
+            }
+            if r < 0 {
+                let e = Errno.current
+                if [Glibc.EXDEV, Glibc.EINVAL, Glibc.ENOSYS, Glibc.EOPNOTSUPP, Glibc.EBADF].contains(e.rawValue) { return done }
+                throw DaxError.syscall("copy_file_range", "cannot copy between file descriptors \(src) and \(dst)", errno: e)
+            }
+            if r == 0 { break }
+            done += r
+        }
+        return done
     }
 
     static func fstat(_ fd: Int32, path: String) throws -> Glibc.stat {

@@ -136,6 +136,12 @@ extension Daxfs {
 /// included, a backslash escapes the next character.
 enum ShellWords {
     static func split(_ line: String) throws -> [String] {
+        // Most script lines have no quote or backslash: split at blanks only
+        // (the same words the loop below gives them, in a fraction of the time).
+        let utf8 = line.utf8
+        if !utf8.contains(where: { $0 == 0x27 || $0 == 0x22 || $0 == 0x5C }) {
+            return utf8.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 }).map { String(Substring($0)) }
+        }
         var words: [String] = []
         var word: [UInt8] = []
         var inWord = false

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import DaxCore
+import PMem
 
 /// A file of the host (or standard input/output) that put, get, write and
 /// cat stream through. Reads and writes retry on EINTR and partial counts.
@@ -104,6 +105,16 @@ final class HostFile {
                 throw DaxError(e, "cannot write \(name): \(e.strerror)").with("host file", name)
             }
             done += r
+        }
+    }
+
+    /// Writes `count` bytes of the region at `offset` at the current
+    /// position, copied by the kernel where it can (`PersistentMedia.copyToFile`).
+    func copy(from media: PersistentMedia, at offset: Int, count: Int) throws {
+        do {
+            try media.copyToFile(fd, from: offset, count: count)
+        } catch let e as DaxError {
+            throw DaxError(e.code, "cannot write \(name): \(e.code.strerror)").with("host file", name)
         }
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import DaxCore
 import DaxFS
 import DaxFSFormat
+import PMem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -98,8 +99,10 @@ struct PutArguments: FileCommand {
     }
 }
 
-/// Streams the daxfs file `ino` to `host`, straight from the region's
-/// mapping (no copy in between): holes are skipped over (left as holes) when
+/// Streams the daxfs file `ino` to `host` with no copy in between: from the
+/// region file's page cache with copy_file_range(2) when the region is a
+/// file and the host file can take it (as cp does), else straight from the
+/// region's mapping with write(2) (`PersistentMedia.copyToFile`). Holes are skipped over (left as holes) when
 /// the host file is a regular file, and written as zeroes to a pipe.
 func copyOut(_ fs: Filesystem, _ ino: InodeNumber, to host: HostFile, label: String) throws {
     let size = try fs.stat(ino: ino).size
@@ -112,9 +115,9 @@ func copyOut(_ fs: Filesystem, _ ino: InodeNumber, to host: HostFile, label: Str
     // In steps, so that progress moves and the inode lock is not held for the whole file.
     while pos < size {
         let step = min(UInt64(transferChunk) * 4, size - pos)
-        try fs.withContents(ino, at: pos, count: step) { view, length in
-            if let view {
-                try host.write(view)
+        try fs.withContentRuns(ino, at: pos, count: step) { regionOffset, length in
+            if let regionOffset {
+                try host.copy(from: fs.media, at: regionOffset, count: length)
             } else if !(seekable && host.skip(UInt64(length))) {
                 var left = length
                 while left > 0 {

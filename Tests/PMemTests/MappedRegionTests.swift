@@ -1,4 +1,7 @@
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 import DaxCore
 import DaxFSTestSupport
 import PMem
@@ -21,6 +24,47 @@ import PMem
         #expect(r.read(at: 4096, count: 4) == [1, 2, 3, 4])
         #expect(r.read(at: 8192, count: 8192) == [UInt8](repeating: 0xAB, count: 8192))
         #expect(r.read(at: 70000, count: 2) == [9, 9])
+    }
+
+    /// storeFromFile and copyToFile copy through the region file's page cache
+    /// (copy_file_range) or the mapping (a pipe, which copy_file_range
+    /// refuses), and either way the mapping and the file agree.
+    @Test func copiesBetweenHostFilesAndTheRegion() throws {
+        let r = TempRegion()
+        r.fill(size: 1 << 20, byte: 0)
+        let src = TempRegion()
+        let pattern = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) }
+        src.fill(size: 0)
+        let sfd = open(src.path, O_RDWR)
+        #expect(sfd >= 0)
+        defer { close(sfd) }
+        _ = pattern.withUnsafeBytes { pwrite(sfd, $0.baseAddress, $0.count, 0) }
+        let m = try MappedRegion.map(r.path, readOnly: false)
+        // Into the region at an unaligned offset, from an unaligned source offset; short at the end.
+        #expect(try m.storeFromFile(sfd, fileOffset: 1000, at: 12345, count: 200_000, site: CallSite(#fileID, #line)) == 200_000)
+        #expect(try m.storeFromFile(sfd, fileOffset: 250_000, at: 500_000, count: 100_000, site: CallSite(#fileID, #line)) == 50_000)
+        m.fence()
+        #expect(m.read(at: 12345, count: 200_000) == Array(pattern[1000..<201_000]))
+        #expect(r.read(at: 12345, count: 200_000) == Array(pattern[1000..<201_000]))
+        #expect(m.read(at: 500_000, count: 50_000) == Array(pattern[250_000...]))
+        // Out of the region to a regular file at its position, twice in a row.
+        let out = TempRegion()
+        out.fill(size: 0)
+        let ofd = open(out.path, O_WRONLY)
+        #expect(ofd >= 0)
+        try m.copyToFile(ofd, from: 12345, count: 100_000)
+        try m.copyToFile(ofd, from: 112_345, count: 100_000)
+        close(ofd)
+        #expect(out.bytes == Array(pattern[1000..<201_000]))
+        // Out to a pipe: copy_file_range refuses it, the mapping serves.
+        var fds: [Int32] = [0, 0]
+        #expect(pipe(&fds) == 0)
+        try m.copyToFile(fds[1], from: 12345, count: 1000)
+        close(fds[1])
+        var got = [UInt8](repeating: 0, count: 2000)
+        let n = got.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) }
+        close(fds[0])
+        #expect(Array(got[0..<max(0, n)]) == Array(pattern[1000..<2000]))
     }
 
     @Test func readOnlyMappingSeesTheFile() throws {

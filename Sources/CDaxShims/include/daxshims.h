@@ -39,4 +39,13 @@ static const int daxfs_SEEK_DATA = 3;
 static const int daxfs_SEEK_HOLE = 4;
 static inline unsigned daxfs_major(dev_t d) { return major(d); }
 static inline unsigned daxfs_minor(dev_t d) { return minor(d); }
+
+/* copy_file_range(2), which glibc declares only with _GNU_SOURCE; NULL
+ * offsets use and move the file position, as the system call does. */
+#include <unistd.h>
+#include <sys/syscall.h>
+static inline long daxfs_copy_file_range(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out,
+                                         size_t len, unsigned flags) {
+    return syscall(SYS_copy_file_range, fd_in, off_in, fd_out, off_out, len, flags);
+}
 #endif
