@@ -20,10 +20,10 @@ enum FileRows {
     static func regionSize(for bytes: Int) -> String { "\(bytes / (1 << 20) * 2 + 64)M" }
 
     /// A region made as users make one by default: preallocated (mkfs is not timed).
-    static func freshRegion(_ ctx: BenchContext, size: String) throws -> String {
+    static func freshRegion(_ ctx: BenchContext, size: String, options: [String] = []) throws -> String {
         let bin = try ctx.requireDaxfsBinary()
         let path = ctx.scratchPath("files-region")
-        try Subprocess.run([bin, "mkfs", path, "--size", size, "-q"])
+        try Subprocess.run([bin, "mkfs", path, "--size", size, "-q"] + options)
         return path
     }
 
@@ -40,7 +40,8 @@ enum FileRows {
         return try LoopPeer.with(.xfs, size: 4 << 30, in: ctx.scratchDirectory) { peer in
             var round = 0
             let pair = try ctx.measurePair(daxfs: {
-                let region = try freshRegion(ctx, size: "1G")
+                // A 1 GiB region's default checkpoint slot (8 MiB) holds about 65,000 inodes.
+                let region = try freshRegion(ctx, size: "1G", options: ["--checkpoint-size", "64M"])
                 defer { unlink(region) }
                 let r = try Subprocess.run([bin, "io", region, "-f", script])
                 return Double(files) / r.seconds
