@@ -14,10 +14,10 @@ extension UnsafeRawBufferPointer {
     @inlinable public func u32(_ o: Int) -> UInt32 { getLE(o) }
     @inlinable public func u64(_ o: Int) -> UInt64 { getLE(o) }
     @inlinable public func i64(_ o: Int) -> Int64 { getLE(o) }
-    /// A copy of `length` bytes at `offset`.
+    /// A copy of `length` bytes at `offset` (one memcpy).
     @inlinable public func bytes(_ offset: Int, _ length: Int) -> [UInt8] {
         precondition(offset >= 0 && length >= 0 && offset + length <= count, "bytes out of bounds")
-        return Array(self[offset..<(offset + length)])
+        return Array(UnsafeRawBufferPointer(rebasing: self[offset..<(offset + length)]))
     }
 }
 

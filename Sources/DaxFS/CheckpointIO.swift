@@ -127,10 +127,23 @@ public enum CheckpointIO {
     /// Reads and verifies every chunk of a checkpoint into DRAM.
     /// - Complexity: O(chunks), one CRC32C pass over the checkpoint.
     public static func read(header h: CheckpointHeader, slot: Int, media: PersistentMedia, layout: Layout) throws -> CheckpointContent {
-        let sb = layout.sb
         var c = CheckpointContent()
-        c.inodes.reserveCapacity(Int(min(h.inodeCount, 1 << 24)))
-        c.extents.reserveCapacity(Int(min(h.extentCount, 1 << 24)))
+        try read(header: h, slot: slot, media: media, layout: layout, into: &c)
+        return c
+    }
+
+    /// Reads and verifies every chunk of a checkpoint, handing each entry to
+    /// `sink` in media order as soon as it is verified (mount makes inodes
+    /// of the records directly, with no list of records in between). Every
+    /// chunk's CRC and header, every entry's bounds and validity and the
+    /// header's counts are checked exactly as for `read`; on a throw the
+    /// sink holds a part of the entries.
+    /// - Complexity: O(chunks), one CRC32C pass over the checkpoint.
+    static func read<S: CheckpointSink>(header h: CheckpointHeader, slot: Int, media: PersistentMedia, layout: Layout,
+                                        into sink: inout S) throws {
+        let sb = layout.sb
+        sink.reserve(inodes: Int(min(h.inodeCount, 1 << 24)), extents: Int(min(h.extentCount, 1 << 24)))
+        var inodes: UInt64 = 0, extents: UInt64 = 0, free: UInt64 = 0, intents: UInt64 = 0
         let base = layout.slot(slot).lowerBound + CheckpointHeader.chunksOffset
         let p = media.bytes
         for i in 0..<Int(h.chunkCount) {
@@ -145,27 +158,47 @@ public enum CheckpointIO {
                     if UInt64(1) << r.allocShift < UInt64(sb.blockSize) {
                         throw DaxError(.EFSCORRUPTED, "checkpoint chunk \(i): inode \(r.ino): allocation unit below the block size")
                     }
-                    c.inodes.append(r); at += r.encodedSize
+                    at += r.encodedSize
+                    inodes += 1
+                    sink.inode(r)
                 case .extents:
                     let e = ExtentRecord.decode(p, at: at)
                     if let why = e.problem(in: sb) { throw DaxError(.EFSCORRUPTED, "checkpoint chunk \(i): \(why)") }
-                    c.extents.append(e); at += ExtentRecord.size
+                    sink.extent(e); at += ExtentRecord.size; extents += 1
                 case .free:
                     let r = BlockRange.decode(p, at: at)
                     if let why = r.problem(in: sb) { throw DaxError(.EFSCORRUPTED, "checkpoint chunk \(i): \(why)") }
-                    c.free.append(r); at += BlockRange.size
+                    sink.free(r); at += BlockRange.size; free += 1
                 case .intents:
                     let intent = try IntentRecord.decode(p, at: at)
                     if let why = LogRecord.intent(intent).problem(in: sb) { throw DaxError(.EFSCORRUPTED, "checkpoint chunk \(i): \(why)") }
-                    c.intents.append(intent); at += IntentRecord.size
+                    sink.intent(intent); at += IntentRecord.size; intents += 1
                 }
             }
             guard at == end else { throw DaxError(.EFSCORRUPTED, "checkpoint chunk \(i): entries do not fill \(v.used) bytes") }
         }
-        guard UInt64(c.inodes.count) == h.inodeCount, UInt64(c.extents.count) == h.extentCount,
-              UInt64(c.free.count) == h.freeExtentCount, UInt64(c.intents.count) == h.intentCount else {
+        guard inodes == h.inodeCount, extents == h.extentCount, free == h.freeExtentCount, intents == h.intentCount else {
             throw DaxError(.EFSCORRUPTED, "checkpoint counts do not match its chunks")
         }
-        return c
     }
+}
+
+/// Receives a checkpoint's entries from `CheckpointIO.read`, in media order.
+protocol CheckpointSink {
+    mutating func reserve(inodes: Int, extents: Int)
+    mutating func inode(_ r: consuming InodeRecord)
+    mutating func extent(_ e: ExtentRecord)
+    mutating func free(_ r: BlockRange)
+    mutating func intent(_ i: IntentRecord)
+}
+
+extension CheckpointContent: CheckpointSink {
+    mutating func reserve(inodes n: Int, extents e: Int) {
+        inodes.reserveCapacity(n)
+        extents.reserveCapacity(e)
+    }
+    mutating func inode(_ r: consuming InodeRecord) { inodes.append(r) }
+    mutating func extent(_ e: ExtentRecord) { extents.append(e) }
+    mutating func free(_ r: BlockRange) { free.append(r) }
+    mutating func intent(_ i: IntentRecord) { intents.append(i) }
 }

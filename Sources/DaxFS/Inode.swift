@@ -108,38 +108,125 @@ public struct DirectoryEntry: Equatable, Sendable {
 
 /// A directory's entries: name bytes → inode number.
 ///
-/// Keys carry a precomputed CRC32C of the name (hardware, a few cycles per
-/// 8 bytes), so hashing a key costs one word instead of a pass of SipHash
-/// over the bytes. - Complexity: O(1) expected per lookup, insert, remove.
+/// Entries carry a precomputed CRC32C of the name (hardware, a few cycles
+/// per 8 bytes), which is their hash: probing compares a tag of it, and the
+/// name bytes only when the tag matches. Mount fills a directory with one
+/// `insertAll` of all its children, in table order.
+/// - Complexity: O(1) expected per lookup, insert, remove; `insertAll` O(n).
 struct DirectoryEntries: Sequence {
-    struct Key: Hashable {
-        let bytes: [UInt8]
+    struct Entry: ProbeEntry {
+        let name: [UInt8]
         let crc: UInt32
-        init(_ bytes: [UInt8]) {
-            self.bytes = bytes
-            crc = CRC32C.checksum(bytes)
-        }
-        static func == (a: Key, b: Key) -> Bool { a.crc == b.crc && a.bytes == b.bytes }
-        func hash(into h: inout Hasher) { h.combine(crc) }
+        var ino: InodeNumber
+        var hash: UInt64 { probeMix(UInt64(crc)) }
+        func sameKey(as other: Entry) -> Bool { crc == other.crc && name == other.name }
     }
-    private var map: [Key: InodeNumber] = [:]
+    private var table = ProbeTable<Entry>()
+
+    private func slot(_ name: [UInt8], _ crc: UInt32) -> Int? {
+        table.find(hash: probeMix(UInt64(crc))) { $0.crc == crc && $0.name == name }
+    }
 
     subscript(name: [UInt8]) -> InodeNumber? {
-        get { map[Key(name)] }
-        set { map[Key(name)] = newValue }
+        get { slot(name, CRC32C.checksum(name)).map { table[slot: $0].ino } }
+        set {
+            let crc = CRC32C.checksum(name)
+            switch (slot(name, crc), newValue) {
+            case (let i?, let ino?): table[slot: i].ino = ino
+            case (let i?, nil): table.remove(at: i)
+            case (nil, let ino?): table.insertNew(Entry(name: name, crc: crc, ino: ino))
+            case (nil, nil): break
+            }
+        }
     }
     /// Enters `name` → `ino` unless the name is taken by another inode;
-    /// returns that other inode then (and changes nothing). One hash lookup.
+    /// returns that other inode then (and changes nothing). One probe.
     mutating func insert(_ name: [UInt8], _ ino: InodeNumber) -> InodeNumber? {
-        let key = Key(name)
-        guard let old = map.updateValue(ino, forKey: key), old != ino else { return nil }
-        map[key] = old
-        return old
+        let crc = CRC32C.checksum(name)
+        if let i = slot(name, crc) {
+            let old = table[slot: i].ino
+            return old == ino ? nil : old
+        }
+        table.insertNew(Entry(name: name, crc: crc, ino: ino))
+        return nil
     }
-    var count: Int { map.count }
-    var isEmpty: Bool { map.isEmpty }
-    mutating func reserveCapacity(_ n: Int) { map.reserveCapacity(n) }
+    /// Fills an empty index with the inodes at positions `which` of `l`
+    /// under their names, in table order; each name is taken out of
+    /// `l.names`. Returns a name that two of them hold, with their inodes
+    /// (lower number first); the index then holds an unspecified part of them.
+    mutating func insertAll(_ which: [Int], of l: MetadataState.LoadedCheckpoint)
+        -> (name: [UInt8], first: InodeNumber, second: InodeNumber)? {
+        let crcs = l.crcs, inos = l.inos
+        let dup = l.names.withUnsafeMutableBufferPointer { names in
+            table.build(count: which.count) { k in
+                let i = which[k]
+                var name: [UInt8] = []
+                swap(&name, &names[i])
+                return Entry(name: name, crc: crcs[i], ino: inos[i])
+            }
+        }
+        guard let (a, b) = dup else { return nil }
+        return (a.name, Swift.min(a.ino, b.ino), Swift.max(a.ino, b.ino))
+    }
+    var count: Int { table.count }
+    var isEmpty: Bool { table.isEmpty }
+    mutating func reserveCapacity(_ n: Int) { table.reserveCapacity(n) }
     func makeIterator() -> some IteratorProtocol<(name: [UInt8], ino: InodeNumber)> {
-        map.lazy.map { (name: $0.key.bytes, ino: $0.value) }.makeIterator()
+        table.lazy.map { (name: $0.name, ino: $0.ino) }.makeIterator()
+    }
+}
+
+/// The inodes of a filesystem by number. Numbers are hashed by Fibonacci
+/// hashing; mount enters all inodes with one `insertAll`, in table order.
+/// - Complexity: O(1) expected per lookup, insert, remove; `insertAll` O(n).
+struct InodeTable: Sequence {
+    struct Entry: ProbeEntry {
+        let ino: InodeNumber
+        let node: Inode
+        var hash: UInt64 { probeMix(ino.raw) }
+        func sameKey(as other: Entry) -> Bool { ino == other.ino }
+    }
+    private var table = ProbeTable<Entry>()
+
+    private func slot(_ ino: InodeNumber) -> Int? { table.find(hash: probeMix(ino.raw)) { $0.ino == ino } }
+
+    subscript(ino: InodeNumber) -> Inode? {
+        get { slot(ino).map { table[slot: $0].node } }
+        set {
+            switch (slot(ino), newValue) {
+            case (let i?, let node?): table[slot: i] = Entry(ino: ino, node: node)
+            case (let i?, nil): table.remove(at: i)
+            case (nil, let node?): table.insertNew(Entry(ino: ino, node: node))
+            case (nil, nil): break
+            }
+        }
+    }
+    /// Sets `ino` → `node`; returns the inode it replaced, if any.
+    mutating func updateValue(_ node: Inode, forKey ino: InodeNumber) -> Inode? {
+        if let i = slot(ino) {
+            let old = table[slot: i].node
+            table[slot: i] = Entry(ino: ino, node: node)
+            return old
+        }
+        table.insertNew(Entry(ino: ino, node: node))
+        return nil
+    }
+    /// Fills an empty table with the inodes of `l`, taking over the
+    /// references it holds, in table order. Returns an inode number that two
+    /// of them hold; the table then holds an unspecified part of them (and
+    /// has released the rest).
+    mutating func insertAll(taking l: MetadataState.LoadedCheckpoint) -> InodeNumber? {
+        precondition(!l.handedOver, "InodeTable.insertAll: the inodes were handed over already")
+        let nodes = l.nodes, inos = l.inos
+        l.handedOver = true
+        return table.build(count: nodes.count) { Entry(ino: inos[$0], node: nodes[$0].takeRetainedValue()) }.map { $0.0.ino }
+    }
+    var count: Int { table.count }
+    var isEmpty: Bool { table.isEmpty }
+    mutating func reserveCapacity(_ n: Int) { table.reserveCapacity(n) }
+    /// Every inode number, in no particular order.
+    var keys: [InodeNumber] { table.map { $0.ino } }
+    func makeIterator() -> some IteratorProtocol<(key: InodeNumber, value: Inode)> {
+        table.lazy.map { (key: $0.ino, value: $0.node) }.makeIterator()
     }
 }

@@ -34,7 +34,13 @@ import Glibc
 /// pthread mutex, whose condition variable carries every wait, so no wake-up
 /// is lost: a waiter sets WAITING before it looks at the count, and a
 /// release that brings the count to 0 with WAITING set takes the mutex to
-/// broadcast. Which threads hold mappings is kept per thread
+/// broadcast. The mutex and condition variable are not the lock's own: it
+/// borrows one of `WaitStripes.count` pairs shared by all invalidate locks
+/// (chosen by the lock's address), so an inode costs one small object and
+/// no pthread objects, which keeps mount at 100,000 inodes cheap. Sharing
+/// is safe because every wait re-checks its own lock's word (a broadcast
+/// for another lock is a spurious wake-up) and no code holds a pair's mutex
+/// while it takes another lock. Which threads hold mappings is kept per thread
 /// (`ThreadHolds`, thread-local), each count atomic so that a mapping may be
 /// released on another thread.
 /// - Complexity: O(1) uncontended, plus a scan of the calling thread's
@@ -45,26 +51,14 @@ final class InvalidateLock: @unchecked Sendable {
     private static let countMask: UInt64 = (1 << 62) - 1
 
     private let word = Atomic<UInt64>(0)
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     /// Exclusive waiters; under `mutex`.
     private var waiting = 0
 
-    init() {
-        pthread_mutex_init(mutex, nil)
-        var attr = pthread_condattr_t()
-        pthread_condattr_init(&attr)
-        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
-        pthread_cond_init(cond, &attr)
-        pthread_condattr_destroy(&attr)
-    }
+    init() {}
 
-    deinit {
-        pthread_cond_destroy(cond)
-        pthread_mutex_destroy(mutex)
-        cond.deallocate()
-        mutex.deallocate()
-    }
+    /// This lock's pair of the shared stripes.
+    private var mutex: UnsafeMutablePointer<pthread_mutex_t> { WaitStripes.shared.mutex(for: self) }
+    private var cond: UnsafeMutablePointer<pthread_cond_t> { WaitStripes.shared.cond(for: self) }
 
     /// Takes the lock shared. For a mapping, returns the calling thread's
     /// hold count for this lock, to pass to `unlockShared`.
@@ -168,6 +162,37 @@ final class InvalidateLock: @unchecked Sendable {
 
     /// Shared holders right now: live mappings and copy-style I/O in flight.
     var sharedCount: Int { Int(word.load(ordering: .acquiring) & Self.countMask) }
+}
+
+/// The mutexes and condition variables that invalidate locks wait on:
+/// `count` pairs for the whole process, created once and never destroyed.
+/// A lock uses the pair its address selects.
+final class WaitStripes: @unchecked Sendable {
+    static let count = 64
+    static let shared = WaitStripes()
+    private let mutexes = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: WaitStripes.count)
+    private let conds = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: WaitStripes.count)
+
+    private init() {
+        var attr = pthread_condattr_t()
+        pthread_condattr_init(&attr)
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
+        for i in 0..<Self.count {
+            (mutexes + i).initialize(to: pthread_mutex_t())
+            precondition(pthread_mutex_init(mutexes + i, nil) == 0)
+            (conds + i).initialize(to: pthread_cond_t())
+            precondition(pthread_cond_init(conds + i, &attr) == 0)
+        }
+        pthread_condattr_destroy(&attr)
+    }
+
+    @inline(__always) private func stripe(_ lock: AnyObject) -> Int {
+        // Objects are 16-byte aligned; mix the higher bits so neighbours spread.
+        let a = UInt(bitPattern: ObjectIdentifier(lock)) >> 4
+        return Int((a ^ (a >> 6) ^ (a >> 12)) % UInt(Self.count))
+    }
+    func mutex(for lock: AnyObject) -> UnsafeMutablePointer<pthread_mutex_t> { mutexes + stripe(lock) }
+    func cond(for lock: AnyObject) -> UnsafeMutablePointer<pthread_cond_t> { conds + stripe(lock) }
 }
 
 /// How many mappings one thread holds under one invalidate lock. Only its

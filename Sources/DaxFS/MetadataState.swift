@@ -16,7 +16,7 @@ import PMem
 /// filesystem is shared.
 final class MetadataState: @unchecked Sendable {
     let sb: Superblock
-    var inodes: [InodeNumber: Inode] = [:]
+    var inodes = InodeTable()
     var nextIno: UInt64
     var nextIntentID: UInt64
     var intents: [UInt64: IntentRecord] = [:]
@@ -32,8 +32,34 @@ final class MetadataState: @unchecked Sendable {
     /// duplicate name, extents of a missing or non-file inode, extents that
     /// overlap within a file, free runs out of order, or an intent that names
     /// a missing inode.
-    /// - Complexity: O(inodes + extents + free runs), with one sort of the inode numbers.
-    init(checkpoint c: CheckpointContent, header h: CheckpointHeader, sb: Superblock) throws {
+    ///
+    /// The inode records are moved out of `c` (no copy of each name); see
+    /// `init(loaded:header:sb:)`.
+    /// - Complexity: O(inodes + extents + free runs).
+    convenience init(checkpoint c: consuming CheckpointContent, header h: CheckpointHeader, sb: Superblock) throws {
+        let l = LoadedCheckpoint(nextIno: h.nextIno.raw)
+        var records = c.inodes
+        c.inodes = []
+        // Reversed so that `popLast` hands each record over (a move, not a
+        // copy of its name) in the checkpoint's order.
+        records.reverse()
+        l.reserve(inodes: records.count, extents: 0)
+        while let r = records.popLast() { l.inode(r) }
+        l.extents = c.extents
+        l.free = c.free
+        l.intents = c.intents
+        try self.init(loaded: l, header: h, sb: sb)
+    }
+
+    /// Loads a checkpoint whose inodes `CheckpointIO.read` has made into
+    /// `Inode`s as it decoded them (mount). Throws EFSCORRUPTED as
+    /// `init(checkpoint:header:sb:)`, in the same order.
+    ///
+    /// The inode table and each directory's index are filled with one
+    /// `insertAll` each, which writes them in table order: random writes
+    /// into tables of megabytes were most of the time of a mount.
+    /// - Complexity: O(inodes + extents + free runs).
+    init(loaded l: LoadedCheckpoint, header h: CheckpointHeader, sb: Superblock) throws {
         self.sb = sb
         nextIno = h.nextIno.raw
         nextIntentID = h.nextIntentID
@@ -42,32 +68,36 @@ final class MetadataState: @unchecked Sendable {
             throw Self.corrupt("checkpoint next_ino \(nextIno) or next_intent \(nextIntentID) is above 2^63")
         }
         maxFileBlocks = Geometry.maximumFileSize / UInt64(sb.blockSize)
-        guard let free = FreeSpace(sorted: c.free) else { throw Self.corrupt("checkpoint free space is not sorted and disjoint") }
+        guard let free = FreeSpace(sorted: l.free) else { throw Self.corrupt("checkpoint free space is not sorted and disjoint") }
         guard free.freeBlocks == h.freeBlocks else { throw Self.corrupt("checkpoint free space holds \(free.freeBlocks) blocks, header says \(h.freeBlocks)") }
         allocator = Allocator(free: free, sb: sb)
-        inodes.reserveCapacity(c.inodes.count)
-        var loaded: [Inode] = []
-        loaded.reserveCapacity(c.inodes.count)
-        for r in c.inodes {
-            guard r.ino.raw < nextIno else { throw Self.corrupt("checkpoint inode \(r.ino) is not below next_ino \(nextIno)") }
-            let node = Inode(r)
-            guard inodes.updateValue(node, forKey: r.ino) == nil else { throw Self.corrupt("checkpoint holds inode \(r.ino) twice") }
-            loaded.append(node)
-            inodeBytes += r.encodedSize
-        }
+        if let why = l.problem { throw Self.corrupt(why) }
+        inodeBytes = l.inodeBytes
+        // From here on the passes read `l`'s compact arrays, not the inodes:
+        // 100,000 inodes are megabytes, and a pass over them costs a cache
+        // miss per inode.
+        let inos = l.inos
+        if let twice = inodes.insertAll(taking: l) { throw Self.corrupt("checkpoint holds inode \(twice) twice") }
         guard let root = inodes[.root], root.isDirectory else { throw Self.corrupt("checkpoint has no root directory") }
-        // Extents arrive sorted by inode, then file block.
+        // Extents arrive sorted by inode, then file block; so do the inodes,
+        // so a cursor over `inos` finds each file without a table lookup.
+        var cursor = 0
+        func node(_ ino: InodeNumber) -> Inode? {
+            while cursor < inos.count && inos[cursor] < ino { cursor += 1 }
+            if cursor < inos.count && inos[cursor] == ino { return l.node(cursor) }
+            return inodes[ino]
+        }
         var i = 0
-        while i < c.extents.count {
-            let ino = c.extents[i].ino
+        while i < l.extents.count {
+            let ino = l.extents[i].ino
             var j = i
             var run: [Extent] = []
-            while j < c.extents.count && c.extents[j].ino == ino {
-                let e = c.extents[j]
+            while j < l.extents.count && l.extents[j].ino == ino {
+                let e = l.extents[j]
                 run.append(Extent(fileBlock: e.fileBlock.raw, regionBlock: e.regionBlock.raw, count: e.count.raw))
                 j += 1
             }
-            guard let node = inodes[ino], !node.isDirectory else { throw Self.corrupt("checkpoint extents of inode \(ino), which is not a file") }
+            guard let node = node(ino), !node.isDirectory else { throw Self.corrupt("checkpoint extents of inode \(ino), which is not a file") }
             guard node.extents.isEmpty, let map = ExtentMap(sorted: run) else {
                 throw Self.corrupt("checkpoint extents of inode \(ino) overlap or are out of order")
             }
@@ -75,24 +105,104 @@ final class MetadataState: @unchecked Sendable {
             extentCount += map.count
             i = j
         }
-        for intent in c.intents {
+        var removed = Set<InodeNumber>()
+        for intent in l.intents {
             guard intents[intent.id] == nil, intent.id < nextIntentID else { throw Self.corrupt("checkpoint intent \(intent.id) is duplicated or above next_intent") }
             try checkIntentTargets(intent)
             intents[intent.id] = intent
-            if intent.kind == .truncate && intent.flags & IntentRecord.removeInodeFlag != 0 { inodes[intent.ino1]?.removing = true }
+            if intent.kind == .truncate && intent.flags & IntentRecord.removeInodeFlag != 0, let node = inodes[intent.ino1] {
+                node.removing = true
+                removed.insert(node.ino)
+            }
         }
-        var parent: Inode? = nil                // consecutive inodes often share a parent
-        for node in loaded where node.ino != .root && !node.removing {
-            if parent?.ino != node.record.parent { parent = inodes[node.record.parent] }
-            try link(node, under: parent)
+        // Each directory's children, gathered over runs (consecutive inodes
+        // often share a parent), then entered with one `insertAll` each.
+        let parents = l.parents
+        var group: [InodeNumber: Int] = [:]
+        var dirs: [Inode] = []
+        var children: [[Int]] = []            // positions in `l`
+        var parent: Inode? = nil, k = 0
+        for at in inos.indices where inos[at] != .root && (removed.isEmpty || !removed.contains(inos[at])) {
+            if parent?.ino != parents[at] {
+                guard let p = inodes[parents[at]], p.isDirectory, !p.removing else {
+                    throw Self.corrupt("inode \(inos[at]): parent \(parents[at]) is missing or not a directory")
+                }
+                parent = p
+                if let g = group[p.ino] {
+                    k = g
+                } else {
+                    k = dirs.count
+                    group[p.ino] = k
+                    dirs.append(p)
+                    children.append([])
+                }
+            }
+            children[k].append(at)
+        }
+        for (dir, kids) in zip(dirs, children) {
+            if let (name, first, second) = dir.entries.insertAll(kids, of: l) {
+                throw Self.corrupt("inode \(second): name \"\(String(decoding: name, as: UTF8.self))\" is taken by inode \(first) in directory \(dir.ino)")
+            }
         }
     }
 
     static func corrupt(_ m: String) -> DaxError { DaxError(.EFSCORRUPTED, m) }
 
-    /// Enters `node` under its parent's name (`parent`, when the caller has
-    /// looked it up already). Throws when the parent is missing or not a
-    /// directory, or the name is taken.
+    /// A checkpoint's entries as `MetadataState.init(loaded:)` takes them:
+    /// each inode record already made into an `Inode` (moved, not copied),
+    /// in checkpoint order, with what the load needs of each (number,
+    /// parent, name and its CRC32C) kept in compact arrays, so that the load
+    /// never walks the inodes themselves. The first inode at or above
+    /// `nextIno` is kept as `problem`, thrown by the init after the
+    /// free-space checks, as `init(checkpoint:)` always did.
+    ///
+    /// The inodes are held by one unmanaged reference each until
+    /// `InodeTable.insertAll(taking:)` hands those references to the table
+    /// (no reference counting on inodes that are not in cache); a load that
+    /// stops before then releases them here.
+    final class LoadedCheckpoint: CheckpointSink {
+        let nextIno: UInt64
+        private(set) var nodes: [Unmanaged<Inode>] = []
+        /// True once the inode table owns the references in `nodes`.
+        var handedOver = false
+        private(set) var inos: [InodeNumber] = []
+        private(set) var parents: [InodeNumber] = []
+        /// Names, each taken (left empty) when its directory's index takes it.
+        var names: [[UInt8]] = []
+        private(set) var crcs: [UInt32] = []
+        private(set) var inodeBytes = 0
+        private(set) var problem: String?
+        var extents: [ExtentRecord] = []
+        var free: [BlockRange] = []
+        var intents: [IntentRecord] = []
+        init(nextIno: UInt64) { self.nextIno = nextIno }
+        deinit { if !handedOver { for n in nodes { n.release() } } }
+
+        /// The inode at position `i`, while the table holds it.
+        func node(_ i: Int) -> Inode { nodes[i].takeUnretainedValue() }
+
+        func reserve(inodes n: Int, extents e: Int) {
+            nodes.reserveCapacity(n)
+            inos.reserveCapacity(n)
+            parents.reserveCapacity(n)
+            names.reserveCapacity(n)
+            crcs.reserveCapacity(n)
+            extents.reserveCapacity(e)
+        }
+        func inode(_ r: consuming InodeRecord) {
+            if problem == nil && r.ino.raw >= nextIno { problem = "checkpoint inode \(r.ino) is not below next_ino \(nextIno)" }
+            inodeBytes += r.encodedSize
+            inos.append(r.ino)
+            parents.append(r.parent)
+            crcs.append(CRC32C.checksum(r.name))
+            names.append(r.name)
+            nodes.append(.passRetained(Inode(r)))
+        }
+        func extent(_ e: ExtentRecord) { extents.append(e) }
+        func free(_ r: BlockRange) { free.append(r) }
+        func intent(_ i: IntentRecord) { intents.append(i) }
+    }
+
     private func link(_ node: Inode, under known: Inode? = nil) throws {
         guard let parent = known ?? inodes[node.record.parent], parent.ino == node.record.parent,
               parent.isDirectory, !parent.removing else {

@@ -47,10 +47,11 @@ enum Recovery {
         let t0 = monotonicNanoseconds()
         let sb = layout.sb
         let (slot, header) = try CheckpointIO.current(media: media, layout: layout)
-        let content = try CheckpointIO.read(header: header, slot: slot, media: media, layout: layout)
+        var loaded = MetadataState.LoadedCheckpoint(nextIno: header.nextIno.raw)
+        try CheckpointIO.read(header: header, slot: slot, media: media, layout: layout, into: &loaded)
         let state: MetadataState
         do {
-            state = try MetadataState(checkpoint: content, header: header, sb: sb)
+            state = try MetadataState(loaded: loaded, header: header, sb: sb)
         } catch let e as DaxError {
             throw DaxError(e.code, "checkpoint (slot \(slot), generation \(header.generation)) is inconsistent: \(e.message)")
         }
