@@ -434,7 +434,7 @@ _daxfs_swap-extents() {
         '--to-eof[Exchange from the offsets to the end of both files, and swap the sizes to match.]'
         '--dry-run[Check every precondition and report what would move; change nothing.]'
         '--if-unchanged[Swap only if FILE2'\''s token (from '\''daxfs stat --json'\'') is unchanged; else EBUSY.]:token:'
-        '--step-extents[Extents of each range one step moves (default\: 1/128 of the transaction limit in bytes, 8192); smaller steps make more, shorter transactions.]:n:'
+        '--step-extents[Extents of each range one step moves (default\: 1/128 of the transaction limit in bytes, 8192); smaller steps make more, shorter transactions; given, it also turns off the exchange of whole maps.]:n:'
         '--json[Print what was swapped as JSON.]'
         '(-v --verbose)'{-v,--verbose}'[Say what was swapped.]'
         '--version[Show the version.]'

@@ -21,7 +21,10 @@ struct SwapExtentsArguments: FileCommand {
 
         The swap is all or nothing, also across a crash: when it needs more than one \
         transaction, an intent is logged first and the next read-write mount (or fsck) \
-        finishes it. Its cost grows with the number of extents, never with the bytes.
+        finishes it. Its cost grows with the number of extents, never with the bytes. \
+        Whole files whose extents all lie inside the exchanged ranges (no preallocation \
+        past EOF) exchange their extent maps outright: one transaction whatever the \
+        number of extents, as XFS swaps inode forks, unless --step-extents is given.
 
         --if-unchanged TOKEN commits only if FILE2 has not changed since TOKEN was taken \
         from 'daxfs stat --json FILE2' (the "token" field, generation:change): write a new \
@@ -61,7 +64,7 @@ struct SwapExtentsArguments: FileCommand {
     @Option(help: ArgumentHelp("Swap only if FILE2's token (from 'daxfs stat --json') is unchanged; else EBUSY.", valueName: "token"))
     var ifUnchanged: String?
 
-    @Option(help: ArgumentHelp("Extents of each range one step moves (default: 1/128 of the transaction limit in bytes, 8192); smaller steps make more, shorter transactions.", valueName: "n"))
+    @Option(help: ArgumentHelp("Extents of each range one step moves (default: 1/128 of the transaction limit in bytes, 8192); smaller steps make more, shorter transactions; given, it also turns off the exchange of whole maps.", valueName: "n"))
     var stepExtents: Int?
 
     @Flag(help: "Print what was swapped as JSON.")
