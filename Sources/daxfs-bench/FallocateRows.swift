@@ -43,7 +43,7 @@ enum FallocateRows {
         return BenchGroup(
             title: "fallocate",
             layout: .comparisons,
-            caption: "One fallocate call on a file of 100,000 extents (10,000 with --quick; 4 KiB at every other block), built untimed before each sample (daxfs then checkpoints, untimed, so that the log starts empty as the peer's journal starts clean; the peer builds it once and restores a saved copy of its file system before each later sample, then reads the file's extent map back in, untimed). daxfs: Filesystem.fallocate plus the sync that makes it durable, on a file-backed region (msync persistence path); peers: fallocate(2), no fsync. Goal: 10x the faster peer, so each peer row must reach it.",
+            caption: "One fallocate call on a file of 100,000 extents (10,000 with --quick; 4 KiB at every other block), built untimed before each sample (daxfs then checkpoints, untimed, so that the log starts empty as the peer's journal starts clean; the peer builds it once and restores a saved copy of its file system before each later sample, then reads the file's extent map back in, untimed). daxfs: Filesystem.fallocate plus the sync that makes it durable, on a file-backed region (the persistence path the header names); peers: fallocate(2), no fsync. Goal: 10x the faster peer, so each peer row must reach it.",
             rows: rows)
     }
 

@@ -27,7 +27,7 @@ enum SwapRows {
         BenchGroup(
             title: "swap-extents",
             layout: .comparisons,
-            caption: "Exchange all the extents of a file of 100,000 extents (10,000 with --quick; 4 KiB at every other block, 800 MB) with a contiguous file of the same size, both built untimed before each sample (daxfs checkpoints, untimed, so that the log starts empty; XFS builds them once and restores a saved copy of its file system before each later sample, then reads their extent maps back in, untimed). Reference: xfs_io -c 'swapext' (XFS_IOC_SWAPEXT), the whole process, on XFS over a loop device on /dev/shm. daxfs on a file-backed region (msync persistence path). Goal: 4x.",
+            caption: "Exchange all the extents of a file of 100,000 extents (10,000 with --quick; 4 KiB at every other block, 800 MB) with a contiguous file of the same size, both built untimed before each sample (daxfs checkpoints, untimed, so that the log starts empty; XFS builds them once and restores a saved copy of its file system before each later sample, then reads their extent maps back in, untimed). Reference: xfs_io -c 'swapext' (XFS_IOC_SWAPEXT), the whole process, on XFS over a loop device on /dev/shm. daxfs on a file-backed region (the persistence path the header names). Goal: 4x.",
             rows: [
                 BenchRow(name: "swap 100,000 extents (10,000 with --quick) with a contiguous file, in-process", unit: .milliseconds, goal: .speedupAtLeast(4),
                          reference: "xfs_io -c swapext on xfs, loop device over /dev/shm") { ctx in try measure(ctx, process: false) },
