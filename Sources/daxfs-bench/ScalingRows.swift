@@ -60,39 +60,69 @@ enum ScalingRows {
         }
     }
 
-    /// One scaling row over the extent counts: `sample(fs, ino, n)` returns
-    /// one figure in the row's unit, taken `ctx.runs` times per size.
-    static func overExtents(_ ctx: BenchContext, promised: Growth,
-                            _ sample: (_ path: String, _ n: Int) throws -> Double) throws -> RowOutcome {
+    /// One size of an axis: its label, its n (extents, or region bytes) and
+    /// the shared region built for it.
+    struct AxisPoint {
+        var label: String
+        var n: Int
+        var path: String
+    }
+
+    /// The extent-count axis: one region per count (built on first use).
+    static func extentAxis(_ ctx: BenchContext) throws -> [AxisPoint] {
+        try extentCounts(ctx).map { AxisPoint(label: label($0) + " extents", n: $0, path: try extentRegion(ctx, $0)) }
+    }
+
+    /// The region-size axis: one region per size (built on first use).
+    static func sizeAxis(_ ctx: BenchContext) throws -> [AxisPoint] {
+        try regionSizes.map { AxisPoint(label: $0.label, n: Int($0.bytes), path: try sizedRegion(ctx, $0)) }
+    }
+
+    /// One scaling row: `sample(point)` returns one figure in the row's
+    /// unit, taken after one warm-up run, `ctx.runs` times per point.
+    static func over(_ axis: [AxisPoint], _ ctx: BenchContext, promised: Growth,
+                     _ sample: (AxisPoint) throws -> Double) throws -> RowOutcome {
         var points: [ScalePoint] = []
-        for n in extentCounts(ctx) {
-            let path = try extentRegion(ctx, n)
-            let stats = try ctx.measure(warmup: 1) { try sample(path, n) }
-            points.append(ScalePoint(label: label(n) + " extents", n: Double(n), stats: stats))
+        for p in axis {
+            points.append(ScalePoint(label: p.label, n: Double(p.n), stats: try ctx.measure(warmup: 1) { try sample(p) }))
         }
         return .scaling(points, promised: promised)
     }
 
-    /// Like `overExtents`, but one mount per size serves the warm-up run and
-    /// every sample, so the figures are of warm pages and lookups alone:
-    /// `sample(fs, file, n)`.
-    static func overExtentsMounted(_ ctx: BenchContext, promised: Growth,
-                                   _ sample: (Filesystem, InodeNumber, _ n: Int) throws -> Double) throws -> RowOutcome {
+    /// Like `over`, but one mount per point serves the warm-up run and every
+    /// sample, so the figures are of warm pages and lookups alone.
+    static func overMounted(_ axis: [AxisPoint], _ ctx: BenchContext, promised: Growth,
+                            _ sample: (Filesystem, AxisPoint) throws -> Double) throws -> RowOutcome {
         var points: [ScalePoint] = []
-        for n in extentCounts(ctx) {
-            let path = try extentRegion(ctx, n)
-            let stats = try withMany(path) { fs, f in try ctx.measure(warmup: 1) { try sample(fs, f, n) } }
-            points.append(ScalePoint(label: label(n) + " extents", n: Double(n), stats: stats))
+        for p in axis {
+            let fs = try Filesystem.mount(p.path)
+            defer { try? fs.unmount() }
+            points.append(ScalePoint(label: p.label, n: Double(p.n), stats: try ctx.measure(warmup: 1) { try sample(fs, p) }))
         }
         return .scaling(points, promised: promised)
     }
 
-    /// Mounts `path`, runs `body` with the file /many, unmounts.
-    static func withMany<T>(_ path: String, _ options: Filesystem.Options = Filesystem.Options(),
-                            _ body: (Filesystem, InodeNumber) throws -> T) throws -> T {
-        let fs = try Filesystem.mount(path, options: options)
-        defer { try? fs.unmount() }
-        return try body(fs, try fs.lookup("/many"))
+    // MARK: - Workloads measured on both axes
+
+    /// A mount of `path` after a clean unmount, in ms.
+    static func cleanMountMilliseconds(_ path: String) throws -> Double {
+        let t0 = monotonicNanoseconds()
+        let fs = try Filesystem.mount(path)
+        let dt = monotonicNanoseconds() - t0
+        try fs.unmount()
+        return Double(dt) / 1e6
+    }
+
+    /// One checkpoint of the mounted `fs`, in ms.
+    static func checkpointMilliseconds(_ fs: Filesystem) throws -> Double {
+        let t0 = monotonicNanoseconds()
+        try fs.checkpoint()
+        return Double(monotonicNanoseconds() - t0) / 1e6
+    }
+
+    /// A whole `daxfs fsck -fn` process on `path`, in ms.
+    static func fsckMilliseconds(_ bin: String, _ path: String) throws -> Double {
+        Double(try Subprocess.run([bin, "fsck", "-fn", path]).nanoseconds) / 1e6
     }
 
     /// A small xorshift generator: the same offsets in every run.
@@ -113,12 +143,13 @@ enum ScalingRows {
         name: "read 4 KiB at a random mapped offset", unit: .nanoseconds, goal: .none,
         reference: "Filesystem.read, Filesystem+Data.swift: O(log n + extents touched + bytes)") { ctx in
         let ops = perOp(ctx)
-        return try overExtentsMounted(ctx, promised: .logarithmic) { fs, f, n in
+        return try overMounted(try extentAxis(ctx), ctx, promised: .logarithmic) { fs, p in
+            let f = try fs.lookup("/many")
             var buffer = [UInt8](repeating: 0, count: 4096)
             var rng = Random()
             let t0 = monotonicNanoseconds()
             for _ in 0..<ops {
-                let at = UInt64(rng.next(below: n)) * stride
+                let at = UInt64(rng.next(below: p.n)) * stride
                 _ = try buffer.withUnsafeMutableBytes { try fs.read(f, at: at, into: $0) }
             }
             return Double(monotonicNanoseconds() - t0) / Double(ops)
@@ -129,12 +160,12 @@ enum ScalingRows {
         name: "take and release a 4 KiB read mapping at a random mapped offset", unit: .nanoseconds, goal: .none,
         reference: "DaxFile.map, Filesystem+Mapping.swift: O(log n + extents in the range)") { ctx in
         let ops = perOp(ctx)
-        return try overExtentsMounted(ctx, promised: .logarithmic) { fs, f, n in
-            let file = try fs.open(f)
+        return try overMounted(try extentAxis(ctx), ctx, promised: .logarithmic) { fs, p in
+            let file = try fs.open("/many")
             var rng = Random()
             let t0 = monotonicNanoseconds()
             for _ in 0..<ops {
-                let m = try file.map(UInt64(rng.next(below: n)) * stride, 4096, for: .read)
+                let m = try file.map(UInt64(rng.next(below: p.n)) * stride, 4096, for: .read)
                 m.release()
             }
             return Double(monotonicNanoseconds() - t0) / Double(ops)
@@ -146,12 +177,13 @@ enum ScalingRows {
         goal: .none,
         reference: "ExtentMap.swift: map and unmap O(log n) plus SortedChunks insert O(log n + L + n/L), L = 256") { ctx in
         let ops = perOp(ctx)
-        return try overExtentsMounted(ctx, promised: .logarithmic) { fs, f, n in
+        return try overMounted(try extentAxis(ctx), ctx, promised: .logarithmic) { fs, p in
+            let f = try fs.lookup("/many")
             var rng = Random()
             let pairs = ops / 10
             let t0 = monotonicNanoseconds()
             for _ in 0..<pairs {
-                let hole = Int64(rng.next(below: n)) * Int64(stride) + 4096
+                let hole = Int64(rng.next(below: p.n)) * Int64(stride) + 4096
                 try fs.fallocate(f, mode: [], offset: hole, length: 4096)
                 try fs.fallocate(f, mode: [.punchHole, .keepSize], offset: hole, length: 4096)
             }
@@ -162,7 +194,8 @@ enum ScalingRows {
     static let insertCollapse = BenchRow(
         name: "insert 4 KiB at the front, then collapse it, each durable", unit: .milliseconds, goal: .none,
         reference: "Filesystem.fallocate, Filesystem+Fallocate.swift: collapse and insert O(n) in the extents after the offset") { ctx in
-        try overExtentsMounted(ctx, promised: .linear) { fs, f, _ in
+        try overMounted(try extentAxis(ctx), ctx, promised: .linear) { fs, _ in
+            let f = try fs.lookup("/many")
             let pairs = 5
             let t0 = monotonicNanoseconds()
             for _ in 0..<pairs {
@@ -176,49 +209,33 @@ enum ScalingRows {
     static let checkpoint = BenchRow(
         name: "checkpoint", unit: .milliseconds, goal: .none,
         reference: "Filesystem.checkpoint, MetadataState.swift: O(inodes + extents + free runs)") { ctx in
-        try overExtentsMounted(ctx, promised: .linear) { fs, _, _ in
-            let t0 = monotonicNanoseconds()
-            try fs.checkpoint()
-            return Double(monotonicNanoseconds() - t0) / 1e6
-        }
+        try overMounted(try extentAxis(ctx), ctx, promised: .linear) { fs, _ in try checkpointMilliseconds(fs) }
     }
 
     static let cleanMount = BenchRow(
         name: "mount after a clean unmount", unit: .milliseconds, goal: .none,
         reference: "Filesystem.mount, Recovery.swift: O(checkpoint size + log bytes)") { ctx in
-        try overExtents(ctx, promised: .linear) { path, _ in
-            let t0 = monotonicNanoseconds()
-            let fs = try Filesystem.mount(path)
-            let dt = monotonicNanoseconds() - t0
-            try fs.unmount()
-            return Double(dt) / 1e6
-        }
+        try over(try extentAxis(ctx), ctx, promised: .linear) { try cleanMountMilliseconds($0.path) }
     }
 
     static let mountMemory = BenchRow(
         name: "anonymous resident memory a mount holds (a fresh process)", unit: BenchUnit(symbol: "MiB", higherIsBetter: false), goal: .none,
         reference: "ExtentMap.swift and FreeSpace.swift: O(1) per extent and per free run") { ctx in
-        try overExtents(ctx, promised: .linear) { path, _ in
-            try MountMemory.measure(path) / 1_048_576
-        }
+        try over(try extentAxis(ctx), ctx, promised: .linear) { try MountMemory.measure($0.path) / 1_048_576 }
     }
 
     static let fsckTime = BenchRow(
         name: "daxfs fsck -fn, whole process", unit: .milliseconds, goal: .none,
         reference: "StateRepair.swift: O((inodes + extents + free runs) log n)") { ctx in
         let bin = try ctx.requireDaxfsBinary()
-        return try overExtents(ctx, promised: .linear) { path, _ in
-            Double(try Subprocess.run([bin, "fsck", "-fn", path]).nanoseconds) / 1e6
-        }
+        return try over(try extentAxis(ctx), ctx, promised: .linear) { try fsckMilliseconds(bin, $0.path) }
     }
 
     static let fsckMemory = BenchRow(
         name: "daxfs fsck -fn, peak resident memory", unit: BenchUnit(symbol: "MiB", higherIsBetter: false), goal: .none,
         reference: "StateRepair.swift: memory O(inodes + extents + free runs), never O(region size)") { ctx in
         let bin = try ctx.requireDaxfsBinary()
-        return try overExtents(ctx, promised: .linear) { path, _ in
-            try fsckPeakMiB(bin, path)
-        }
+        return try over(try extentAxis(ctx), ctx, promised: .linear) { try fsckPeakMiB(bin, $0.path) }
     }
 
     /// The peak resident memory of a `daxfs fsck -fn --json` process, as it
@@ -265,31 +282,6 @@ enum ScalingRows {
         }
     }
 
-    static func overSizes(_ ctx: BenchContext, promised: Growth,
-                          _ sample: (_ path: String, _ size: RegionSize) throws -> Double) throws -> RowOutcome {
-        var points: [ScalePoint] = []
-        for size in regionSizes {
-            let path = try sizedRegion(ctx, size)
-            let stats = try ctx.measure(warmup: 1) { try sample(path, size) }
-            points.append(ScalePoint(label: size.label, n: Double(size.bytes), stats: stats))
-        }
-        return .scaling(points, promised: promised)
-    }
-
-    /// Like `overSizes`, with one mount per size for the warm-up run and
-    /// every sample: `sample(fs)`.
-    static func overSizesMounted(_ ctx: BenchContext, promised: Growth,
-                                 _ sample: (Filesystem) throws -> Double) throws -> RowOutcome {
-        var points: [ScalePoint] = []
-        for size in regionSizes {
-            let fs = try Filesystem.mount(try sizedRegion(ctx, size))
-            defer { try? fs.unmount() }
-            let stats = try ctx.measure(warmup: 1) { try sample(fs) }
-            points.append(ScalePoint(label: size.label, n: Double(size.bytes), stats: stats))
-        }
-        return .scaling(points, promised: promised)
-    }
-
     static let mkfsBySize = BenchRow(
         name: "daxfs mkfs of an existing file, whole process", unit: .milliseconds, goal: .none,
         reference: "Mkfs.swift: writes only metadata, so its time does not depend on the region size") { ctx in
@@ -314,20 +306,14 @@ enum ScalingRows {
     static let mountBySize = BenchRow(
         name: "mount after a clean unmount, 1,000 files", unit: .milliseconds, goal: .none,
         reference: "Recovery.swift: O(checkpoint size + log bytes), neither of which grows with the region") { ctx in
-        try overSizes(ctx, promised: .constant) { path, _ in
-            let t0 = monotonicNanoseconds()
-            let fs = try Filesystem.mount(path)
-            let dt = monotonicNanoseconds() - t0
-            try fs.unmount()
-            return Double(dt) / 1e6
-        }
+        try over(try sizeAxis(ctx), ctx, promised: .constant) { try cleanMountMilliseconds($0.path) }
     }
 
     static let allocateBySize = BenchRow(
         name: "allocate 4 KiB at every other block, 10,000 calls (2,000 with --quick), each durable, then remove the file", unit: .nanoseconds, goal: .none,
         reference: "Allocator.swift: O(r log n) for r runs handed out, n the free runs") { ctx in
         let ops = perOp(ctx)
-        return try overSizesMounted(ctx, promised: .constant) { fs in
+        return try overMounted(try sizeAxis(ctx), ctx, promised: .constant) { fs, _ in
             let f = try fs.create("/alloc")
             defer { try? fs.remove("/alloc") }
             let t0 = monotonicNanoseconds()
@@ -339,28 +325,20 @@ enum ScalingRows {
     static let checkpointBySize = BenchRow(
         name: "checkpoint, 1,000 files", unit: .milliseconds, goal: .none,
         reference: "MetadataState.swift: O(inodes + extents + free runs)") { ctx in
-        try overSizesMounted(ctx, promised: .constant) { fs in
-            let t0 = monotonicNanoseconds()
-            try fs.checkpoint()
-            return Double(monotonicNanoseconds() - t0) / 1e6
-        }
+        try overMounted(try sizeAxis(ctx), ctx, promised: .constant) { fs, _ in try checkpointMilliseconds(fs) }
     }
 
     static let fsckTimeBySize = BenchRow(
         name: "daxfs fsck -fn, whole process, 1,000 files", unit: .milliseconds, goal: .none,
         reference: "StateRepair.swift: O((inodes + extents + free runs) log n), never O(region size)") { ctx in
         let bin = try ctx.requireDaxfsBinary()
-        return try overSizes(ctx, promised: .constant) { path, _ in
-            Double(try Subprocess.run([bin, "fsck", "-fn", path]).nanoseconds) / 1e6
-        }
+        return try over(try sizeAxis(ctx), ctx, promised: .constant) { try fsckMilliseconds(bin, $0.path) }
     }
 
     static let fsckMemoryBySize = BenchRow(
         name: "daxfs fsck -fn, peak resident memory, 1,000 files", unit: BenchUnit(symbol: "MiB", higherIsBetter: false), goal: .none,
         reference: "StateRepair.swift: memory O(inodes + extents + free runs), never O(region size)") { ctx in
         let bin = try ctx.requireDaxfsBinary()
-        return try overSizes(ctx, promised: .constant) { path, _ in
-            try fsckPeakMiB(bin, path)
-        }
+        return try over(try sizeAxis(ctx), ctx, promised: .constant) { try fsckPeakMiB(bin, $0.path) }
     }
 }
