@@ -195,7 +195,7 @@ struct ExtentMap: Sequence {
     /// maps, the maps themselves are exchanged: O(1), the same result (both
     /// maps are already merged), as XFS swaps inode forks.
     static func exchange(_ a: inout ExtentMap, _ start1: UInt64, _ b: inout ExtentMap, _ start2: UInt64, count: UInt64) {
-        if start1 == 0 && start2 == 0 && a.lies(below: count) && b.lies(below: count) {
+        if exchangesWholeMaps(a, start1, b, start2, count: count) {
             swap(&a, &b)
             return
         }
@@ -206,8 +206,12 @@ struct ExtentMap: Sequence {
         b.mapRun(e1.map { Extent(fileBlock: $0.fileBlock - start1 + start2, regionBlock: $0.regionBlock, count: $0.count) })
     }
 
-    /// True when no extent reaches file block `end` or beyond. O(1).
-    func lies(below end: UInt64) -> Bool { (last?.fileEnd ?? 0) <= end }
+    /// True when exchanging [start1, start1+count) of `a` with
+    /// [start2, start2+count) of `b` moves every extent of both: both ranges
+    /// start at block 0 and no extent reaches `count`. O(1).
+    static func exchangesWholeMaps(_ a: ExtentMap, _ start1: UInt64, _ b: ExtentMap, _ start2: UInt64, count: UInt64) -> Bool {
+        start1 == 0 && start2 == 0 && (a.last?.fileEnd ?? 0) <= count && (b.last?.fileEnd ?? 0) <= count
+    }
 
     /// Exchanges two disjoint ranges of one map (see the other `exchange`).
     mutating func exchange(_ start1: UInt64, _ start2: UInt64, count: UInt64) {

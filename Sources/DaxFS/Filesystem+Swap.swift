@@ -125,8 +125,8 @@ extension Filesystem {
             }
             let per = max(1, stepExtents ?? swapStepExtents)
             var plan = try swapPlan(a, b, offset1: offset1, offset2: offset2, length: length, toEOF: toEOF, per: per)
-            let wholeMaps = stepExtents == nil && a !== b && plan.blocks > 0 && plan.offset1 == 0 && plan.offset2 == 0
-                && a.extents.lies(below: plan.blocks) && b.extents.lies(below: plan.blocks)
+            let wholeMaps = stepExtents == nil && a !== b && plan.blocks > 0
+                && ExtentMap.exchangesWholeMaps(a.extents, plan.offset1 / blockSize, b.extents, plan.offset2 / blockSize, count: plan.blocks)
             if wholeMaps { plan.usesIntent = false; plan.transactions = 1 }
             plan.dryRun = dryRun
             if dryRun || plan.blocks == 0 { return plan }
