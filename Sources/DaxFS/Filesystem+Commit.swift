@@ -96,7 +96,7 @@ extension Filesystem {
     /// transactions carry lower sequences, so replay ignores them).
     /// Throws ENOSPC, changing nothing, when the state does not fit a slot.
     func checkpointLocked() throws {
-        let content = state.checkpointContent()
+        let content = state.liveCheckpointContent()
         let newSlot = 1 - journal.slot
         let generation = journal.generation + 1
         let free = content.free.reduce(UInt64(0)) { $0 + $1.count.raw }

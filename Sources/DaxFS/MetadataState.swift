@@ -290,7 +290,7 @@ final class MetadataState: @unchecked Sendable {
                 guard r.ino != .root else { throw Self.corrupt("INODE recreates the root") }
                 let node = Inode(r)
                 try link(node)
-                inodes[r.ino] = node
+                inodes.insertNew(r.ino, node)       // the lookup above missed
                 inodeBytes += r.encodedSize
                 guard r.ino.raw < Self.numberLimit else { throw Self.corrupt("INODE number \(r.ino) is above 2^63") }
                 nextIno = max(nextIno, r.ino.raw + 1)
@@ -398,15 +398,19 @@ final class MetadataState: @unchecked Sendable {
     /// The state as a checkpoint stores it. Called with the log lock held.
     /// - Complexity: O(inodes log inodes + extents + free runs).
     func checkpointContent() -> CheckpointContent {
+        var c = liveCheckpointContent()
+        c.inodes = c.nodes.map { $0.record }
+        c.nodes = []
+        return c
+    }
+
+    /// `checkpointContent` with the inodes as the live `Inode`s (`nodes`),
+    /// for a checkpoint written under the log lock.
+    func liveCheckpointContent() -> CheckpointContent {
         var c = CheckpointContent()
-        // The inodes in number order, taken from the table in one walk: a
-        // lookup per number after sorting the keys cost a hash and a cache
-        // miss per inode.
-        var nodes = inodes.map { ($0.key, $0.value) }
-        nodes.sort { $0.0 < $1.0 }
-        c.inodes.reserveCapacity(nodes.count)
-        for (n, node) in nodes {
-            c.inodes.append(node.record)
+        c.nodes = inodes.sortedByNumber()
+        for node in c.nodes {
+            let n = node.ino
             for e in node.extents {
                 c.extents.append(ExtentRecord(ino: n, fileBlock: FileBlock(e.fileBlock), regionBlock: BlockNumber(e.regionBlock),
                                               count: BlockCount(e.count)))

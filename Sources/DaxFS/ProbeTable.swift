@@ -51,6 +51,12 @@ struct ProbeTable<E: ProbeEntry> {
     }
 
     /// The entry in slot `i` (from `find`).
+    /// Runs `body` over the slots (nil where empty), in slot order, without
+    /// copying the entries.
+    func withSlots<R>(_ body: (UnsafeBufferPointer<E?>) throws -> R) rethrows -> R {
+        try entries.withUnsafeBufferPointer(body)
+    }
+
     subscript(slot i: Int) -> E {
         get { entries[i]! }
         _modify { yield &entries[i]! }
@@ -64,28 +70,39 @@ struct ProbeTable<E: ProbeEntry> {
     }
 
     /// Inserts `e`, whose key is not in the table (the caller has looked).
-    mutating func insertNew(_ e: E) {
+    mutating func insertNew(_ e: consuming E) {
         if (count + 1) > capacity / 4 * 3 { resize(bits: Swift.max(3, bits + 1)) }
-        place(e, hash: e.hash)
+        let h = e.hash
+        place(consume e, hash: h)
     }
 
-    @inline(__always) private mutating func place(_ e: E, hash h: UInt64) {
+    @inline(__always) private mutating func place(_ e: consuming E, hash h: UInt64) {
         let mask = tags.count - 1
         var i = home(h)
         while tags[i] != 0 { i = (i + 1) & mask }
         tags[i] = Self.tag(h)
-        entries[i] = e
+        entries[i] = consume e                  // moved: a copy would retain a cold object
         count += 1
     }
 
     private mutating func resize(bits b: Int) {
-        let oldEntries = entries
+        var oldEntries: [E?] = []
+        swap(&oldEntries, &entries)             // unique, so its entries can be moved out
         tags = [UInt32](repeating: 0, count: 1 << b)
         entries = [E?](repeating: nil, count: 1 << b)
         bits = b
         count = 0
-        // Old slots are in home order, so this fills the new table front to back.
-        for e in oldEntries { if let e { place(e, hash: e.hash) } }
+        // Old slots are in home order, so this fills the new table front to
+        // back. Each entry is moved, not copied: no reference count changes.
+        oldEntries.withUnsafeMutableBufferPointer { old in
+            for i in old.indices {
+                if let e = (old.baseAddress! + i).move() {
+                    let h = e.hash
+                    place(consume e, hash: h)
+                }
+                (old.baseAddress! + i).initialize(to: nil)
+            }
+        }
     }
 
     /// Removes the entry in slot `i` and shifts later entries of its run
