@@ -25,13 +25,27 @@ extension Filesystem {
 
     /// The components of a path, validated for lookup.
     func components(_ path: String) throws -> [[UInt8]] {
+        do {
+            if let out = try path.utf8.withContiguousStorageIfAvailable(Self.components(of:)) { return out }
+            return try Array(path.utf8).withUnsafeBufferPointer(Self.components(of:))
+        } catch let e as DaxError {
+            throw e.with("path", path)
+        }
+    }
+
+    /// The names between slashes in `bytes`, in one pass. ENAMETOOLONG or
+    /// EINVAL (a NUL) for a bad name.
+    private static func components(of bytes: UnsafeBufferPointer<UInt8>) throws -> [[UInt8]] {
         var out: [[UInt8]] = []
-        for c in path.utf8.split(separator: 0x2F, omittingEmptySubsequences: true) {
-            let name = Array(c)
+        var start = 0
+        for i in 0...bytes.count where i == bytes.count || bytes[i] == 0x2F {
+            defer { start = i + 1 }
+            guard i > start else { continue }
+            let name = Array(UnsafeBufferPointer(rebasing: bytes[start..<i]))
             if name.count > InodeRecord.maxNameLength {
-                throw DaxError(.ENAMETOOLONG, "name is \(name.count) bytes; the limit is \(InodeRecord.maxNameLength)").with("path", path)
+                throw DaxError(.ENAMETOOLONG, "name is \(name.count) bytes; the limit is \(InodeRecord.maxNameLength)")
             }
-            if name.contains(0) { throw DaxError(.EINVAL, "a name may not contain NUL").with("path", path) }
+            if name.contains(0) { throw DaxError(.EINVAL, "a name may not contain NUL") }
             out.append(name)
         }
         return out
@@ -164,7 +178,7 @@ extension Filesystem {
                 let now = wallClockNanoseconds()
                 let ino = InodeNumber(state.nextIno)
                 let r = InodeRecord(ino: ino, parent: parent.ino, kind: kind, name: name, mode: mode,
-                                    uid: UInt32(getuid()), gid: UInt32(getgid()), atime: now, mtime: now, ctime: now,
+                                    uid: creator.uid, gid: creator.gid, atime: now, mtime: now, ctime: now,
                                     btime: now, generation: nextGeneration(),
                                     nlink: kind == .directory ? 2 : 1, allocShift: parent.record.allocShift)
                 var tx = TransactionBuilder()

@@ -48,7 +48,29 @@ extension Daxfs {
         struct Line {
             var number: Int
             var text: String
-            var command: any FileCommand
+            var command: Parsed
+        }
+
+        /// One parsed line: a command built by the argument parser, or the
+        /// operands of a path-list command whose options are all defaults
+        /// (see `PathListCommand.run(operands:on:)`).
+        enum Parsed {
+            case command(any FileCommand)
+            case operands(any PathListCommand.Type, [String])
+
+            var writes: Bool {
+                switch self {
+                case .command(let c): type(of: c).writes
+                case .operands(let t, _): t.writes
+                }
+            }
+
+            func run(on fs: Filesystem) throws {
+                switch self {
+                case .command(let c): try c.run(on: fs)
+                case .operands(let t, let words): try t.run(operands: words, on: fs)
+                }
+            }
         }
 
         func run() throws {
@@ -74,7 +96,7 @@ extension Daxfs {
                     throw DaxError(e.code, "line \(n): \(e.message)")
                 }
             }
-            let writes = lines.contains { type(of: $0.command).writes }
+            let writes = lines.contains { $0.command.writes }
             var options = Filesystem.Options(readOnly: !writes)
             options.durability = .deferred          // one fence for the batch, at unmount
             let fs = try Filesystem.mount(region, options: options)
@@ -111,7 +133,7 @@ extension Daxfs {
 
         /// One command line: its words, the command named by the first, and
         /// that command's arguments parsed from the rest. EINVAL on bad input.
-        static func parse(_ text: String) throws -> any FileCommand {
+        static func parse(_ text: String) throws -> Parsed {
             let words = try ShellWords.split(text)
             guard let name = words.first else { throw DaxError(.EINVAL, "empty command") }
             guard let type = FileCommands.named(name) else {
@@ -120,10 +142,12 @@ extension Daxfs {
             return try parse(type, Array(words.dropFirst()))
         }
 
-        private static func parse<T: FileCommand>(_ type: T.Type, _ arguments: [String]) throws -> any FileCommand {
-            if let fast = T.parseOperands(arguments) { return fast }
+        private static func parse<T: FileCommand>(_ type: T.Type, _ arguments: [String]) throws -> Parsed {
+            if let paths = T.self as? any PathListCommand.Type, !arguments.isEmpty, !arguments.contains(where: { $0.hasPrefix("-") }) {
+                return .operands(paths, arguments)
+            }
             do {
-                return try T.parse(arguments)
+                return .command(try T.parse(arguments))
             } catch {
                 throw DaxError(.EINVAL, "\(T.commandName): \(T.message(for: error))")
             }
@@ -138,10 +162,7 @@ enum ShellWords {
     static func split(_ line: String) throws -> [String] {
         // Most script lines have no quote or backslash: split at blanks only
         // (the same words the loop below gives them, in a fraction of the time).
-        let utf8 = line.utf8
-        if !utf8.contains(where: { $0 == 0x27 || $0 == 0x22 || $0 == 0x5C }) {
-            return utf8.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 }).map { String(Substring($0)) }
-        }
+        if let words = line.utf8.withContiguousStorageIfAvailable(plainWords), let words { return words }
         var words: [String] = []
         var word: [UInt8] = []
         var inWord = false
@@ -170,6 +191,24 @@ enum ShellWords {
         if quote != 0 { throw DaxError(.EINVAL, "unterminated \(quote == sq ? "'" : "\"") quote in: \(line)") }
         if escape { throw DaxError(.EINVAL, "a backslash ends the line: \(line)") }
         if inWord { words.append(String(decoding: word, as: UTF8.self)) }
+        return words
+    }
+
+    /// The words of a line with no quote or backslash, split at blanks in
+    /// one pass over its bytes; nil when the line has a quote or backslash.
+    private static func plainWords(_ bytes: UnsafeBufferPointer<UInt8>) -> [String]? {
+        var words: [String] = []
+        var start = -1
+        for i in bytes.indices {
+            let c = bytes[i]
+            if c == 0x27 || c == 0x22 || c == 0x5C { return nil }
+            if c == 0x20 || c == 0x09 {
+                if start >= 0 { words.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)); start = -1 }
+            } else if start < 0 {
+                start = i
+            }
+        }
+        if start >= 0 { words.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start...]), as: UTF8.self)) }
         return words
     }
 }

@@ -38,8 +38,10 @@ struct TouchArguments: PathListCommand {
     @Argument(help: "The files to create (empty) or whose times to set to now.")
     var paths: [String]
 
-    func run(on fs: Filesystem) throws {
-        for p in paths { try fs.touch(p) }
+    func run(on fs: Filesystem) throws { try Self.run(operands: paths, on: fs) }
+
+    static func run(operands: [String], on fs: Filesystem) throws {
+        for p in operands { try fs.touch(p) }
     }
 }
 
@@ -85,8 +87,10 @@ struct RmdirArguments: PathListCommand {
     @Argument(help: "The empty directories to remove.")
     var paths: [String]
 
-    func run(on fs: Filesystem) throws {
-        for p in paths { try fs.remove(p, directory: true) }
+    func run(on fs: Filesystem) throws { try Self.run(operands: paths, on: fs) }
+
+    static func run(operands: [String], on fs: Filesystem) throws {
+        for p in operands { try fs.remove(p, directory: true) }
     }
 }
 
