@@ -221,7 +221,8 @@ public enum LogRecord: Equatable, Sendable {
 
     /// Verifies and decodes the record at `o`, reading no further than `end`.
     /// Returns the record (a copy: nothing refers back to the media) and its
-    /// length. Throws EFSCORRUPTED for a bad type, length or checksum. Never traps.
+    /// length. Throws EFSCORRUPTED for a bad type, length or checksum, an
+    /// invalid payload, or reserved or padding bytes that are not zero. Never traps.
     public static func decode(_ p: UnsafeRawBufferPointer, at o: Int, end: Int, seed: UInt32) throws -> (LogRecord, Int) {
         guard o >= 0, end <= p.count, o + headerSize <= end else { throw corrupt("record header truncated") }
         let rawType = p.u16(o + H.type.offset)
@@ -240,9 +241,16 @@ public enum LogRecord: Equatable, Sendable {
         case .inode:
             let r = try InodeRecord.decode(p, at: b, limit: len - headerSize)
             guard headerSize + r.encodedSize == len else { throw corrupt("INODE record length \(len) does not match its name") }
+            // Bytes the record does not carry must be zero, or a change to them would pass unseen.
+            let reserved = InodeRecord.F.reserved
+            for i in reserved.offset..<reserved.end where p.u8(b + i) != 0 { throw corrupt("INODE record of inode \(r.ino): reserved bytes are not zero") }
+            for i in (InodeRecord.fixedSize + r.name.count)..<(len - headerSize) where p.u8(b + i) != 0 {
+                throw corrupt("INODE record of inode \(r.ino): name padding is not zero")
+            }
             record = .inode(r)
         case .inodeFree:
             typealias F = Payload.InodeFree
+            guard p.u32(b + F.reserved.offset) == 0 else { throw corrupt("INODE_FREE record: reserved bytes are not zero") }
             record = .inodeFree(InodeNumber(p.u64(b + F.ino.offset)), generation: p.u32(b + F.generation.offset))
         case .inodeAttr:
             typealias F = InodeAttrRecord.F
@@ -262,7 +270,9 @@ public enum LogRecord: Equatable, Sendable {
         case .intentProgress:
             typealias F = Payload.IntentProgress
             record = .intentProgress(id: p.u64(b + F.id.offset), done: BlockCount(p.u64(b + F.done.offset)))
-        case .intentDone: record = .intentDone(id: p.u64(b + Payload.IntentDone.id.offset))
+        case .intentDone:
+            guard p.u64(b + Payload.IntentDone.reserved.offset) == 0 else { throw corrupt("INTENT_DONE record: reserved bytes are not zero") }
+            record = .intentDone(id: p.u64(b + Payload.IntentDone.id.offset))
         case .extentSwap:
             typealias F = Payload.ExtentSwap
             record = .extentSwap(ino1: InodeNumber(p.u64(b + F.ino1.offset)), block1: FileBlock(p.u64(b + F.block1.offset)),
