@@ -127,9 +127,10 @@ enum FuzzTargets {
 /// so a crash during the next checkpoint falls back on the current slot,
 /// never on the older one; fsck salvages from the older slot only when the
 /// current one has no chunk that verifies. And a torn header there is
-/// exactly what a crash during a checkpoint leaves (the crash tests run
-/// fsck -n on such images and require exit 0), so reporting it would make
-/// fsck fail every image a crash in a checkpoint leaves.
+/// exactly what a crash during a checkpoint leaves
+/// (`aCrashInACheckpointLeavesATornHeaderThatChecksClean` builds those
+/// images at every persist point of a checkpoint and requires exit 0), so
+/// reporting it would make fsck -n fail a consistent filesystem.
 ///
 /// Log record payloads (`FsckImages.everyLogRecord`, the first record of
 /// each type, re-sealed so that the value reaches replay): replay applies a
