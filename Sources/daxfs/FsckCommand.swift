@@ -171,6 +171,16 @@ enum Cancellation {
     static func install() {
         signal(SIGINT) { _ in Cancellation.requested.store(true, ordering: .relaxed) }
         signal(SIGTERM) { _ in Cancellation.requested.store(true, ordering: .relaxed) }
+        // A process starts with the signal mask of the thread that spawned
+        // it, and a libdispatch worker thread (Foundation's Process run from
+        // one, say) blocks nearly every signal: fsck would then never see
+        // the signals its exit status 32 promises to honour, and a -y would
+        // go on to write. Take them unblocked on this thread, which runs the check.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 }
 
