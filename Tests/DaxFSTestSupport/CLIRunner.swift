@@ -60,6 +60,47 @@ public enum CLI {
 #if canImport(Glibc)
 import Glibc
 
+extension CLI {
+    /// Runs daxfs with its standard output on a pseudo-terminal (and its
+    /// standard error on a pipe), as at a user's terminal. `stdout` is what
+    /// the terminal received: the line discipline turns "\n" into "\r\n".
+    public static func runOnTerminal(_ args: [String]) -> CLIResult {
+        // openpty(3) by hand: Swift's Glibc module does not export it.
+        let master = open("/dev/ptmx", O_RDWR | O_NOCTTY)
+        precondition(master >= 0, "no /dev/ptmx")
+        defer { close(master) }
+        var unlock: Int32 = 0, number: UInt32 = 0
+        precondition(ioctl(master, Self.TIOCSPTLCK, &unlock) == 0 && ioctl(master, Self.TIOCGPTN, &number) == 0)
+        let slave = open("/dev/pts/\(number)", O_RDWR | O_NOCTTY)
+        precondition(slave >= 0 && isatty(slave) == 1)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        p.standardOutput = FileHandle(fileDescriptor: slave, closeOnDealloc: false)
+        p.standardInput = FileHandle.nullDevice
+        let err = Pipe()
+        p.standardError = err
+        try! p.run()
+        close(slave)   // the child's copy keeps the terminal open until it exits
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(master, $0.baseAddress, $0.count) }
+            if n > 0 { out += buffer[0..<n]; continue }
+            if n < 0 && errno == EINTR { continue }
+            break   // EIO: the child closed its side of the terminal
+        }
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return CLIResult(status: p.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
+                         stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    // <asm-generic/ioctls.h>, which Swift's Glibc module does not export.
+    static let TIOCGPTN = UInt(0x8004_5430)
+    static let TIOCSPTLCK = UInt(0x4004_5431)
+}
+
 /// A daxfs process held at a point of its run, so that a test can act
 /// while it is surely still running (send it a signal, say).
 ///
