@@ -177,7 +177,7 @@ complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "d
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs fsck" a' -s 'a' -d 'The same as -p.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs fsck" y' -s 'y' -d 'Fix every problem.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs fsck" f' -s 'f' -d 'Check fully even when the filesystem is marked clean.'
-complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs fsck" C' -s 'C' -d 'Write progress lines to this file descriptor (0: a bar on the terminal).' -rfka ''
+complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs fsck" C' -s 'C' -d 'Write progress lines to this file descriptor (0: a bar on the terminal, if it is one).' -rfka ''
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs fsck" v' -s 'v' -d 'Verbose: also say how each problem left alone would be fixed.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs fsck" json' -l 'json' -d 'Print the report as JSON.'
 complete -c 'daxfs' -n '__daxfs_should_offer_completions_for_flags_or_options "daxfs fsck" version' -l 'version' -d 'Show the version.'

@@ -136,7 +136,7 @@ _daxfs_fsck() {
         '-a[The same as -p.]'
         '-y[Fix every problem.]'
         '-f[Check fully even when the filesystem is marked clean.]'
-        '-C[Write progress lines to this file descriptor (0\: a bar on the terminal).]:fd:'
+        '-C[Write progress lines to this file descriptor (0\: a bar on the terminal, if it is one).]:fd:'
         '-v[Verbose\: also say how each problem left alone would be fixed.]'
         '--json[Print the report as JSON.]'
         '--version[Show the version.]'

@@ -40,6 +40,8 @@ public enum LogRecord: Equatable, Sendable {
         case alloc = 7, free = 8, intent = 9, intentProgress = 10, intentDone = 11, extentSwap = 12
 
         /// Fixed payload size, or nil for INODE (variable: 96 + padded name).
+        /// Equal to `payloadLayout.size` (a test holds them together); spelt
+        /// out because replay asks it for every record.
         public var payloadSize: Int? {
             switch self {
             case .inode: nil
@@ -51,6 +53,26 @@ public enum LogRecord: Equatable, Sendable {
             case .intent: IntentRecord.size
             case .intentProgress, .intentDone: 16
             case .extentSwap: 40
+            }
+        }
+
+        /// The fields of the payload: for INODE its fixed 96 bytes (the
+        /// padded name follows them). The encoder, the decoder, the test
+        /// that holds man/daxfs.5 to the code and the field fuzzer all read
+        /// the offsets from here.
+        public var payloadLayout: RecordLayout {
+            switch self {
+            case .inode: InodeRecord.layout
+            case .inodeFree: Payload.inodeFree
+            case .inodeAttr: InodeAttrRecord.layout
+            case .extentMap: ExtentRecord.layout
+            case .extentUnmap: Payload.extentUnmap
+            case .extentShift: Payload.extentShift
+            case .alloc, .free: BlockRange.layout
+            case .intent: IntentRecord.layout
+            case .intentProgress: Payload.intentProgress
+            case .intentDone: Payload.intentDone
+            case .extentSwap: Payload.extentSwap
             }
         }
         public var name: String {
@@ -78,6 +100,52 @@ public enum LogRecord: Equatable, Sendable {
         public static let crc = Field("crc", 4, 4, .u32)
     }
     public static let headerLayout = RecordLayout(name: "record_header", size: headerSize, fields: [H.type, H.length, H.crc])
+
+    /// The payloads that have no record type of their own (man/daxfs.5,
+    /// "Fixed payloads without a layout of their own"). Offsets are from the
+    /// start of the payload, 8 bytes into the record.
+    public enum Payload {
+        public enum InodeFree {
+            public static let ino = Field("ino", 0, 8, .u64)
+            public static let generation = Field("generation", 8, 4, .u32)
+            public static let reserved = Field("reserved", 12, 4, .u32)
+        }
+        public static let inodeFree = RecordLayout(name: "inode_free", size: 16, fields: [InodeFree.ino, InodeFree.generation, InodeFree.reserved])
+        public enum ExtentUnmap {
+            public static let ino = Field("ino", 0, 8, .u64)
+            public static let fileBlock = Field("file_block", 8, 8, .u64)
+            public static let count = Field("count", 16, 8, .u64)
+        }
+        public static let extentUnmap = RecordLayout(name: "extent_unmap", size: 24, fields: [ExtentUnmap.ino, ExtentUnmap.fileBlock, ExtentUnmap.count])
+        public enum ExtentShift {
+            public static let ino = Field("ino", 0, 8, .u64)
+            public static let from = Field("from", 8, 8, .u64)
+            public static let delta = Field("delta", 16, 8, .i64)
+        }
+        public static let extentShift = RecordLayout(name: "extent_shift", size: 24, fields: [ExtentShift.ino, ExtentShift.from, ExtentShift.delta])
+        public enum IntentProgress {
+            public static let id = Field("id", 0, 8, .u64)
+            public static let done = Field("done", 8, 8, .u64)
+        }
+        public static let intentProgress = RecordLayout(name: "intent_progress", size: 16, fields: [IntentProgress.id, IntentProgress.done])
+        public enum IntentDone {
+            public static let id = Field("id", 0, 8, .u64)
+            public static let reserved = Field("reserved", 8, 8, .u64)
+        }
+        public static let intentDone = RecordLayout(name: "intent_done", size: 16, fields: [IntentDone.id, IntentDone.reserved])
+        public enum ExtentSwap {
+            public static let ino1 = Field("ino1", 0, 8, .u64)
+            public static let block1 = Field("block1", 8, 8, .u64)
+            public static let ino2 = Field("ino2", 16, 8, .u64)
+            public static let block2 = Field("block2", 24, 8, .u64)
+            public static let count = Field("count", 32, 8, .u64)
+        }
+        public static let extentSwap = RecordLayout(name: "extent_swap", size: 40, fields: [
+            ExtentSwap.ino1, ExtentSwap.block1, ExtentSwap.ino2, ExtentSwap.block2, ExtentSwap.count,
+        ])
+        /// Every payload layout, for the tests that hold the man page and the fuzzer to the code.
+        public static let all: [RecordLayout] = [inodeFree, extentUnmap, extentShift, intentProgress, intentDone, extentSwap]
+    }
 
     public var type: RecordType {
         switch self {
@@ -112,7 +180,8 @@ public enum LogRecord: Equatable, Sendable {
         switch self {
         case .inode(let r): r.encode(into: p, at: b)
         case .inodeFree(let ino, let gen):
-            p.setLE(ino.raw, at: b); p.setLE(gen, at: b + 8); p.setLE(UInt32(0), at: b + 12)
+            typealias F = Payload.InodeFree
+            p.setLE(ino.raw, at: b + F.ino.offset); p.setLE(gen, at: b + F.generation.offset); p.setLE(UInt32(0), at: b + F.reserved.offset)
         case .inodeAttr(let a):
             p.setLE(a.ino.raw, at: b + InodeAttrRecord.F.ino.offset)
             p.setLE(a.size, at: b + InodeAttrRecord.F.size.offset)
@@ -121,15 +190,23 @@ public enum LogRecord: Equatable, Sendable {
             p.setLE(a.ctime, at: b + InodeAttrRecord.F.ctime.offset)
         case .extentMap(let e): e.encode(into: p, at: b)
         case .extentUnmap(let ino, let fb, let n):
-            p.setLE(ino.raw, at: b); p.setLE(fb.raw, at: b + 8); p.setLE(n.raw, at: b + 16)
+            typealias F = Payload.ExtentUnmap
+            p.setLE(ino.raw, at: b + F.ino.offset); p.setLE(fb.raw, at: b + F.fileBlock.offset); p.setLE(n.raw, at: b + F.count.offset)
         case .extentShift(let ino, let from, let delta):
-            p.setLE(ino.raw, at: b); p.setLE(from.raw, at: b + 8); p.setLE(delta, at: b + 16)
+            typealias F = Payload.ExtentShift
+            p.setLE(ino.raw, at: b + F.ino.offset); p.setLE(from.raw, at: b + F.from.offset); p.setLE(delta, at: b + F.delta.offset)
         case .alloc(let r), .free(let r): r.encode(into: p, at: b)
         case .intent(let i): i.encode(into: p, at: b)
-        case .intentProgress(let id, let done): p.setLE(id, at: b); p.setLE(done.raw, at: b + 8)
-        case .intentDone(let id): p.setLE(id, at: b); p.setLE(UInt64(0), at: b + 8)
+        case .intentProgress(let id, let done):
+            typealias F = Payload.IntentProgress
+            p.setLE(id, at: b + F.id.offset); p.setLE(done.raw, at: b + F.done.offset)
+        case .intentDone(let id):
+            typealias F = Payload.IntentDone
+            p.setLE(id, at: b + F.id.offset); p.setLE(UInt64(0), at: b + F.reserved.offset)
         case .extentSwap(let i1, let b1, let i2, let b2, let n):
-            p.setLE(i1.raw, at: b); p.setLE(b1.raw, at: b + 8); p.setLE(i2.raw, at: b + 16); p.setLE(b2.raw, at: b + 24); p.setLE(n.raw, at: b + 32)
+            typealias F = Payload.ExtentSwap
+            p.setLE(i1.raw, at: b + F.ino1.offset); p.setLE(b1.raw, at: b + F.block1.offset); p.setLE(i2.raw, at: b + F.ino2.offset)
+            p.setLE(b2.raw, at: b + F.block2.offset); p.setLE(n.raw, at: b + F.count.offset)
         }
         let record = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[o..<(o + len)])
         p.setLE(CRC32C.checksum(record, seed: seed), at: o + H.crc.offset)
@@ -144,7 +221,8 @@ public enum LogRecord: Equatable, Sendable {
 
     /// Verifies and decodes the record at `o`, reading no further than `end`.
     /// Returns the record (a copy: nothing refers back to the media) and its
-    /// length. Throws EFSCORRUPTED for a bad type, length or checksum. Never traps.
+    /// length. Throws EFSCORRUPTED for a bad type, length or checksum, an
+    /// invalid payload, or reserved or padding bytes that are not zero. Never traps.
     public static func decode(_ p: UnsafeRawBufferPointer, at o: Int, end: Int, seed: UInt32) throws -> (LogRecord, Int) {
         guard o >= 0, end <= p.count, o + headerSize <= end else { throw corrupt("record header truncated") }
         let rawType = p.u16(o + H.type.offset)
@@ -163,22 +241,43 @@ public enum LogRecord: Equatable, Sendable {
         case .inode:
             let r = try InodeRecord.decode(p, at: b, limit: len - headerSize)
             guard headerSize + r.encodedSize == len else { throw corrupt("INODE record length \(len) does not match its name") }
+            // Bytes the record does not carry must be zero, or a change to them would pass unseen.
+            let reserved = InodeRecord.F.reserved
+            for i in reserved.offset..<reserved.end where p.u8(b + i) != 0 { throw corrupt("INODE record of inode \(r.ino): reserved bytes are not zero") }
+            for i in (InodeRecord.fixedSize + r.name.count)..<(len - headerSize) where p.u8(b + i) != 0 {
+                throw corrupt("INODE record of inode \(r.ino): name padding is not zero")
+            }
             record = .inode(r)
-        case .inodeFree: record = .inodeFree(InodeNumber(p.u64(b)), generation: p.u32(b + 8))
+        case .inodeFree:
+            typealias F = Payload.InodeFree
+            guard p.u32(b + F.reserved.offset) == 0 else { throw corrupt("INODE_FREE record: reserved bytes are not zero") }
+            record = .inodeFree(InodeNumber(p.u64(b + F.ino.offset)), generation: p.u32(b + F.generation.offset))
         case .inodeAttr:
+            typealias F = InodeAttrRecord.F
             record = .inodeAttr(InodeAttrRecord(
-                ino: InodeNumber(p.u64(b)), size: p.u64(b + 8), change: p.u64(b + 16), mtime: p.i64(b + 24), ctime: p.i64(b + 32)))
+                ino: InodeNumber(p.u64(b + F.ino.offset)), size: p.u64(b + F.size.offset), change: p.u64(b + F.change.offset),
+                mtime: p.i64(b + F.mtime.offset), ctime: p.i64(b + F.ctime.offset)))
         case .extentMap: record = .extentMap(ExtentRecord.decode(p, at: b))
-        case .extentUnmap: record = .extentUnmap(InodeNumber(p.u64(b)), FileBlock(p.u64(b + 8)), BlockCount(p.u64(b + 16)))
-        case .extentShift: record = .extentShift(InodeNumber(p.u64(b)), from: FileBlock(p.u64(b + 8)), delta: p.i64(b + 16))
+        case .extentUnmap:
+            typealias F = Payload.ExtentUnmap
+            record = .extentUnmap(InodeNumber(p.u64(b + F.ino.offset)), FileBlock(p.u64(b + F.fileBlock.offset)), BlockCount(p.u64(b + F.count.offset)))
+        case .extentShift:
+            typealias F = Payload.ExtentShift
+            record = .extentShift(InodeNumber(p.u64(b + F.ino.offset)), from: FileBlock(p.u64(b + F.from.offset)), delta: p.i64(b + F.delta.offset))
         case .alloc: record = .alloc(BlockRange.decode(p, at: b))
         case .free: record = .free(BlockRange.decode(p, at: b))
         case .intent: record = .intent(try IntentRecord.decode(p, at: b))
-        case .intentProgress: record = .intentProgress(id: p.u64(b), done: BlockCount(p.u64(b + 8)))
-        case .intentDone: record = .intentDone(id: p.u64(b))
+        case .intentProgress:
+            typealias F = Payload.IntentProgress
+            record = .intentProgress(id: p.u64(b + F.id.offset), done: BlockCount(p.u64(b + F.done.offset)))
+        case .intentDone:
+            guard p.u64(b + Payload.IntentDone.reserved.offset) == 0 else { throw corrupt("INTENT_DONE record: reserved bytes are not zero") }
+            record = .intentDone(id: p.u64(b + Payload.IntentDone.id.offset))
         case .extentSwap:
-            record = .extentSwap(ino1: InodeNumber(p.u64(b)), block1: FileBlock(p.u64(b + 8)), ino2: InodeNumber(p.u64(b + 16)),
-                                 block2: FileBlock(p.u64(b + 24)), count: BlockCount(p.u64(b + 32)))
+            typealias F = Payload.ExtentSwap
+            record = .extentSwap(ino1: InodeNumber(p.u64(b + F.ino1.offset)), block1: FileBlock(p.u64(b + F.block1.offset)),
+                                 ino2: InodeNumber(p.u64(b + F.ino2.offset)), block2: FileBlock(p.u64(b + F.block2.offset)),
+                                 count: BlockCount(p.u64(b + F.count.offset)))
         }
         return (record, len)
     }

@@ -39,7 +39,8 @@ extension Daxfs {
                 are only written over content that has been checked.
 
                 -C FD writes progress lines "PASS CURRENT MAX REGION" to file descriptor FD, as \
-                e2fsck does; -C 0 draws a bar on the terminal.
+                e2fsck does; -C 0 draws a bar on the terminal (standard output, or standard error \
+                with --json), and nothing when that is not a terminal.
 
                 EXIT STATUS (e2fsck's bitmask): 0 no problems; 1 problems found and all corrected; \
                 4 problems left uncorrected (-n, or preen met one that needs a human); 8 operational \
@@ -73,7 +74,7 @@ extension Daxfs {
         @Flag(name: .customShort("f"), help: "Check fully even when the filesystem is marked clean.")
         var force = false
 
-        @Option(name: .customShort("C"), help: ArgumentHelp("Write progress lines to this file descriptor (0: a bar on the terminal).", valueName: "fd"))
+        @Option(name: .customShort("C"), help: ArgumentHelp("Write progress lines to this file descriptor (0: a bar on the terminal, if it is one).", valueName: "fd"))
         var progressFD: Int32?
 
         @Flag(name: .customShort("v"), help: "Verbose: also say how each problem left alone would be fixed.")
@@ -90,7 +91,8 @@ extension Daxfs {
 
         func run() throws {
             var options = CheckOptions(mode: yes ? .repair : (preen || automatic) ? .preen : .check, force: force)
-            let progress = progressFD.map { FsckProgress(fd: $0, region: region, bar: $0 == 0, toStderr: json) }
+            var progress = progressFD.map { FsckProgress(fd: $0, region: region, bar: $0 == 0, toStderr: json) }
+            if let p = progress, p.bar, !p.onTerminal { progress = nil }   // no terminal shows a bar
             if let progress { options.progress = { progress.update(pass: $0, current: $1, max: $2) } }
             options.keepStateAtExit = true          // the process exits right after the report
             Cancellation.install()
@@ -171,10 +173,23 @@ enum Cancellation {
     static func install() {
         signal(SIGINT) { _ in Cancellation.requested.store(true, ordering: .relaxed) }
         signal(SIGTERM) { _ in Cancellation.requested.store(true, ordering: .relaxed) }
+        // A process starts with the signal mask of the thread that spawned
+        // it, and a libdispatch worker thread (Foundation's Process run from
+        // one, say) blocks nearly every signal: fsck would then never see
+        // the signals its exit status 32 promises to honour, and a -y would
+        // go on to write. Take them unblocked on this thread, which runs the check.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 }
 
-/// `-C FD`: e2fsck's progress lines ("pass current max device") or, for fd 0, a bar.
+/// `-C FD`: e2fsck's progress lines ("pass current max device") or, for fd
+/// 0, a bar on standard output (standard error with --json), drawn only
+/// when that is a terminal: carriage returns and an erase sequence in a
+/// pipe or a file would only garble the report.
 final class FsckProgress: @unchecked Sendable {
     let fd: Int32
     let region: String
@@ -185,6 +200,9 @@ final class FsckProgress: @unchecked Sendable {
     init(fd: Int32, region: String, bar: Bool, toStderr: Bool) {
         self.fd = fd; self.region = region; self.bar = bar; self.toStderr = toStderr
     }
+
+    /// Whether the bar's descriptor is a terminal.
+    var onTerminal: Bool { isatty(toStderr ? 2 : 1) == 1 }
 
     func update(pass: Int, current: Int, max: Int) {
         if bar {

@@ -49,6 +49,31 @@ func sampleRecords() -> [LogRecord] {
         }
     }
 
+    /// Reserved bytes and an INODE record's name padding must be zero even
+    /// under a valid checksum: nothing else would notice a change to them
+    /// (the field fuzzer found that they were not checked).
+    @Test func nonZeroReservedOrPaddingIsRefused() {
+        let inode = sampleRecords()[0]
+        guard case .inode(let r) = inode else { return }
+        let payload = LogRecord.headerSize
+        var cases: [(LogRecord, Int)] = (0..<InodeRecord.F.reserved.size).map { (inode, payload + InodeRecord.F.reserved.offset + $0) }
+        cases += (r.name.count..<pad8(r.name.count)).map { (inode, payload + InodeRecord.fixedSize + $0) }
+        cases += (0..<4).map { (LogRecord.inodeFree(9, generation: 3), payload + LogRecord.Payload.InodeFree.reserved.offset + $0) }
+        cases += (0..<8).map { (LogRecord.intentDone(id: 3), payload + LogRecord.Payload.IntentDone.reserved.offset + $0) }
+        #expect(cases.count == 6 + 7 + 4 + 8)
+        for (record, at) in cases {
+            var b = record.encoded(seed: seed)
+            b[at] = 0x01
+            b.withUnsafeMutableBytes { p in
+                p.storeBytes(of: UInt32(0), toByteOffset: LogRecord.H.crc.offset, as: UInt32.self)
+                p.storeBytes(of: CRC32C.checksum(UnsafeRawBufferPointer(p), seed: seed).littleEndian, toByteOffset: LogRecord.H.crc.offset, as: UInt32.self)
+            }
+            #expect(throws: DaxError.self, "\(record.type.name): byte \(at) set under a valid checksum") {
+                try b.withUnsafeBytes { try LogRecord.decode($0, at: 0, end: b.count, seed: seed) }
+            }
+        }
+    }
+
     @Test func wrongSeedIsRefused() {
         let bytes = LogRecord.alloc(BlockRange(500, 1)).encoded(seed: seed)
         #expect(throws: DaxError.self) { try bytes.withUnsafeBytes { try LogRecord.decode($0, at: 0, end: bytes.count, seed: seed ^ 1) } }

@@ -9,7 +9,7 @@ import DaxFSTestSupport
         Superblock.layout, CheckpointHeader.layout, CheckpointChunk.layout, TransactionHeader.layout,
         LogRecord.headerLayout, InodeRecord.layout, InodeAttrRecord.layout, ExtentRecord.layout,
         BlockRange.layout, IntentRecord.layout,
-    ]
+    ] + LogRecord.Payload.all
 
     @Test(arguments: layouts.map(\.name))
     func tableMatchesCode(name: String) {
@@ -26,6 +26,15 @@ import DaxFSTestSupport
     @Test func noUndocumentedOrStaleTables() {
         let documented = Set(ManPage.layouts().keys)
         #expect(documented == Set(Self.layouts.map(\.name)))
+    }
+
+    /// Every record type's fixed length is its payload layout's size, so the
+    /// fuzzer and the tables above cover the whole payload.
+    @Test func payloadLayoutsCoverEveryRecordType() {
+        for t in LogRecord.RecordType.allCases {
+            if let n = t.payloadSize { #expect(n == t.payloadLayout.size, "\(t.name): payload size \(n), layout \(t.payloadLayout.size)") }
+            #expect(Self.layouts.contains { $0.name == t.payloadLayout.name }, "\(t.name): payload layout has no man page table")
+        }
     }
 
     @Test func recordTypesAreDocumented() {

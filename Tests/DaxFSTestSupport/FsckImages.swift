@@ -99,6 +99,8 @@ public struct FsckImage {
     }
 
     public var slotOffset: Int { layout.slot(slot).lowerBound }
+    /// The slot that is not current: the older checkpoint, which the next one overwrites.
+    public var otherSlotOffset: Int { layout.slot(1 - slot).lowerBound }
     public func chunkOffset(_ i: Int) -> Int { slotOffset + CheckpointHeader.chunksOffset + i * CheckpointChunk.size }
 
     /// The first chunk of `kind` in the current checkpoint.
@@ -139,6 +141,19 @@ public struct FsckImage {
             .map { (layout.log.lowerBound + $0.offset, $0.length) }
     }
 
+    /// The first log record of `type`: its offset in the region and the
+    /// offset of the transaction that holds it.
+    public func firstLogRecord(_ type: LogRecord.RecordType) -> (offset: Int, transaction: Int)? {
+        for t in transactions() {
+            var at = t.offset + TransactionHeader.size
+            while at < t.offset + t.length {
+                if u16(at + LogRecord.H.type.offset) == type.rawValue { return (at, t.offset) }
+                at += Int(u16(at + LogRecord.H.length.offset))
+            }
+        }
+        return nil
+    }
+
     public func u16(_ o: Int) -> UInt16 { bytes.withUnsafeBytes { $0.u16(o) } }
     public func u32(_ o: Int) -> UInt32 { bytes.withUnsafeBytes { $0.u32(o) } }
     public func u64(_ o: Int) -> UInt64 { bytes.withUnsafeBytes { $0.u64(o) } }
@@ -165,6 +180,7 @@ public struct FsckImage {
     }
 
     public mutating func sealCheckpointHeader() { sealRecord(at: slotOffset, length: CheckpointHeader.size, crcAt: CheckpointHeader.F.crc.offset) }
+    public mutating func sealOtherCheckpointHeader() { sealRecord(at: otherSlotOffset, length: CheckpointHeader.size, crcAt: CheckpointHeader.F.crc.offset) }
     public mutating func sealChunk(_ i: Int) { sealRecord(at: chunkOffset(i), length: CheckpointChunk.size, crcAt: CheckpointChunk.F.crc.offset) }
     /// The chunk that holds region offset `o`.
     public func chunkIndex(holding o: Int) -> Int { (o - slotOffset - CheckpointHeader.chunksOffset) / CheckpointChunk.size }
@@ -178,5 +194,46 @@ public struct FsckImage {
         let len = Int(u16(o + LogRecord.H.length.offset))
         if len >= 8 && o + len <= layout.log.upperBound { sealRecord(at: o, length: len, crcAt: LogRecord.H.crc.offset) }
         sealTransaction(at: t)
+    }
+}
+
+extension FsckImages {
+    /// An image whose log holds every type of log record, so that each
+    /// record's payload can be fuzzed. Checkpointed by an unmount: the root,
+    /// /a (a directory), /a/f1 (3 blocks), /b (2 blocks), /c (4 blocks),
+    /// /del (2 blocks), /s1 and /s2 (3 one-block extents each, with holes
+    /// between them). Then, in the log, with every intent finished: /d is
+    /// created and written (INODE, ALLOC, EXTENT_MAP, INODE_ATTR); /del is
+    /// removed (EXTENT_UNMAP, FREE, INODE_FREE); block 1 of /c is collapsed
+    /// (EXTENT_SHIFT); /s1 and /s2 are swapped one extent a step (INTENT,
+    /// EXTENT_SWAP, INTENT_PROGRESS, INTENT_DONE). Marked clean.
+    public static func everyLogRecord() throws -> [UInt8] {
+        let r = TempRegion("fsck-log-records")
+        try r.format(size: regionSize, logSize: logSize, checkpointSize: slotSize, sentinel: 0)
+        var fs = try Filesystem.mount(r.path)
+        try fs.mkdir("/a")
+        let f1 = try fs.create("/a/f1")
+        try fs.write(f1, at: 0, [UInt8](repeating: 0x11, count: 3 * 4096))
+        let b = try fs.create("/b")
+        try fs.write(b, at: 0, [UInt8](repeating: 0x22, count: 2 * 4096))
+        let c = try fs.create("/c")
+        try fs.write(c, at: 0, [UInt8](repeating: 0x33, count: 4 * 4096))
+        let del = try fs.create("/del")
+        try fs.write(del, at: 0, [UInt8](repeating: 0x44, count: 2 * 4096))
+        for (name, byte) in [("/s1", UInt8(0x61)), ("/s2", 0x62)] {
+            let s = try fs.create(name)
+            for i in 0..<3 { try fs.write(s, at: UInt64(i) * 2 * 4096, [UInt8](repeating: byte &+ UInt8(i), count: 4096)) }
+        }
+        try fs.unmount()
+        var o = Filesystem.Options()
+        o.checkpointOnUnmount = false
+        fs = try Filesystem.mount(r.path, options: o)
+        let d = try fs.create("/d")
+        try fs.write(d, at: 0, [UInt8](repeating: 0x55, count: 2 * 4096))
+        try fs.remove("/del")
+        try fs.fallocate(try fs.lookup("/c"), mode: .collapseRange, offset: 4096, length: 4096)
+        try fs.swapExtents(try fs.lookup("/s1"), try fs.lookup("/s2"), toEOF: true, stepExtents: 1)
+        try fs.unmount()
+        return r.bytes
     }
 }
