@@ -183,15 +183,20 @@ enum EntryReader {
         let nameLen = Int(p.u16(o + F.nameLength.offset))
         let size = InodeRecord.fixedSize + pad8(nameLen)
         guard size <= limit, o + size <= p.count else { return nil }
-        let kind = InodeKind(rawValue: p.u16(o + F.kind.offset))
+        // The guards above bound every fixed field read below (all lie in the
+        // first `fixedSize` bytes at o), so they need no check of their own.
+        @inline(__always) func le<T: FixedWidthInteger>(_ f: Field, _: T.Type = T.self) -> T {
+            T(littleEndian: p.loadUnaligned(fromByteOffset: o + f.offset, as: T.self))
+        }
+        let kind = InodeKind(rawValue: le(F.kind))
         let r = InodeRecord(
-            ino: InodeNumber(p.u64(o + F.ino.offset)), parent: InodeNumber(p.u64(o + F.parent.offset)),
-            kind: kind ?? .file, name: p.bytes(o + InodeRecord.fixedSize, nameLen), mode: p.u32(o + F.mode.offset),
-            uid: p.u32(o + F.uid.offset), gid: p.u32(o + F.gid.offset), size: p.u64(o + F.size.offset),
-            change: p.u64(o + F.change.offset), atime: p.i64(o + F.atime.offset), mtime: p.i64(o + F.mtime.offset),
-            ctime: p.i64(o + F.ctime.offset), btime: p.i64(o + F.btime.offset),
-            generation: p.u32(o + F.generation.offset), nlink: p.u32(o + F.nlink.offset),
-            allocShift: p.u8(o + F.allocShift.offset), flags: p.u8(o + F.flags.offset))
+            ino: InodeNumber(le(F.ino)), parent: InodeNumber(le(F.parent)),
+            kind: kind ?? .file, name: p.bytes(o + InodeRecord.fixedSize, nameLen), mode: le(F.mode),
+            uid: le(F.uid), gid: le(F.gid), size: le(F.size),
+            change: le(F.change), atime: le(F.atime), mtime: le(F.mtime),
+            ctime: le(F.ctime), btime: le(F.btime),
+            generation: le(F.generation), nlink: le(F.nlink),
+            allocShift: le(F.allocShift), flags: le(F.flags))
         let clean = allZero(p, o + F.reserved.offset, o + F.reserved.end)
             && allZero(p, o + InodeRecord.fixedSize + nameLen, o + size)
         return (r, size, kind != nil, clean)
