@@ -88,7 +88,7 @@ public enum Fsck {
 
         // Pass 2: checkpoint, log, intents.
         progress(2, 0, 3)
-        let ck = CheckpointPass.run(media: media, layout: layout)
+        var ck = CheckpointPass.run(media: media, layout: layout)
         found += ck.found
         progress(2, 1, 3)
         let scan = LogScan.scan(media: media, layout: layout, replaySeq: ck.replaySeq)
@@ -126,7 +126,10 @@ public enum Fsck {
         let logInos = scan.transactions.lazy.flatMap(\.records).compactMap { r -> UInt64? in
             if case .inode(let i) = r { return i.ino.raw } else { return nil }
         }
-        let before = first.run(.init(content: ck.salvaged.content, nextIno: ck.header?.nextIno.raw,
+        // Pass 3 takes the checkpoint's entries over (it compacts them in place).
+        let salvaged = ck.salvaged.content
+        ck.salvaged.content = CheckpointContent()
+        let before = first.run(.init(content: salvaged, nextIno: ck.header?.nextIno.raw,
                                       nextIntentID: ck.header?.nextIntentID, firstNewIno: min(logInos.max() ?? 1, StateRepair.counterLimit) + 1,
                                       claimedFreeBlocks: ck.header?.freeBlocks,
                                       badKinds: ck.salvaged.badKinds, dirtyPadding: ck.salvaged.dirtyPadding), progress: progress)
@@ -229,9 +232,9 @@ public enum Fsck {
         }
 
         let c = final.content
-        if options.keepStateAtExit { KeptAtExit.states.withLock { $0 += [c, ck.salvaged.content, before.content] } }
+        if options.keepStateAtExit { KeptAtExit.states.withLock { $0 += [c, before.content] } }
         report.counts.inodes = finishedByEngine ?? c.inodes.count
-        report.counts.directories = c.inodes.filter { $0.kind == .directory }.count
+        report.counts.directories = c.inodes.reduce(0) { $1.kind == .directory ? $0 + 1 : $0 }
         report.counts.files = report.counts.inodes - report.counts.directories
         report.counts.extents = c.extents.count
         report.counts.dataBlocks = sb.dataBlockCount.raw

@@ -56,60 +56,46 @@ struct StateRepair {
 
     mutating func note(_ code: ProblemCode, _ message: String) { found.append(Found(code, context + message)) }
 
-    mutating func run(_ input: Input, progress: (Int, Int, Int) -> Void) -> Output {
+    mutating func run(_ input: consuming Input, progress: (Int, Int, Int) -> Void) -> Output {
         let bs = UInt64(sb.blockSize)
         var nextIno = input.nextIno ?? 2
         var nextIntent = input.nextIntentID ?? 1
 
         // Pass 3: inodes, each on its own. `recs` stays sorted by inode
         // number; every later pass addresses an inode by its position there.
+        // The input's array is taken over and compacted in place: no copy
+        // of 100,000 records, no retain of their names.
         progress(3, 0, input.content.inodes.count)
-        var source = input.content.inodes
-        if !source.isSorted(by: { $0.ino < $1.ino }) {
-            source = source.enumerated().sorted { ($0.element.ino, $0.offset) < ($1.element.ino, $1.offset) }.map(\.element)
+        var recs = input.content.inodes
+        input.content.inodes = []
+        if !recs.isSorted(by: { $0.ino < $1.ino }) {
+            recs = recs.enumerated().sorted { ($0.element.ino, $0.offset) < ($1.element.ino, $1.offset) }.map(\.element)
         }
-        var recs: [InodeRecord] = []
-        recs.reserveCapacity(source.count + 2)
         var badNameInos: [UInt64] = []
+        var facts: [InodeFacts] = []
+        facts.reserveCapacity(recs.count + 2)
         let fallbackShift: UInt8 = UInt64(1) << 12 >= bs ? 12 : 21
-        for (k, original) in source.enumerated() {
-            if k & 0xFFFF == 0 { progress(3, k, source.count) }
-            var r = original
-            let ino = r.ino.raw
+        var live = 0
+        for k in 0..<recs.count {
+            if k & 0xFFFF == 0 { progress(3, k, recs.count) }
+            let ino = recs[k].ino.raw
             if ino == 0 || ino > Self.counterLimit { note(.inodeBad, "an inode entry has number \(ino), outside [1, 2^63]; dropped"); continue }
-            if recs.last?.ino.raw == ino { note(.inodeDuplicate, "inode \(ino) is stored twice; the later copy is dropped"); continue }
-            if ino != 1 && input.badKinds.contains(ino) { note(.inodeBad, "inode \(ino): kind is neither file nor directory; dropped"); continue }
+            if live > 0 && recs[live - 1].ino.raw == ino { note(.inodeDuplicate, "inode \(ino) is stored twice; the later copy is dropped"); continue }
+            if ino != 1 && !input.badKinds.isEmpty && input.badKinds.contains(ino) { note(.inodeBad, "inode \(ino): kind is neither file nor directory; dropped"); continue }
             if !input.dirtyPadding.isEmpty && input.dirtyPadding.contains(ino) { note(.inodeReserved, "inode \(ino): reserved or name padding bytes are not zero") }
-            if ino == 1 {
-                if r.kind != .directory || r.parent != .root || !r.name.isEmpty {
-                    note(.rootBad, "the root inode is not a directory named \"\" whose parent is itself")
-                    r.kind = .directory; r.parent = .root; r.name = []
-                }
-            } else if let why = InodeRecord.nameProblem(r.name) {
-                note(.inodeName, "inode \(ino): \(why)")
-                badNameInos.append(ino)
-            }
-            if r.mode & ~0o7777 != 0 {
-                note(.inodeMode, "inode \(ino): mode \(String(r.mode, radix: 8)) has bits outside 07777")
-                r.mode &= 0o7777
-            }
-            if !InodeRecord.validAllocShifts.contains(r.allocShift) || UInt64(1) << r.allocShift < bs {
-                note(.inodeAllocUnit, "inode \(ino): allocation unit shift \(r.allocShift) is not valid for block size \(bs)")
-                r.allocShift = fallbackShift
-            }
-            if r.flags != 0 { note(.inodeFlags, "inode \(ino): flags 0x\(String(r.flags, radix: 16)) are not defined in format version 1"); r.flags = 0 }
-            if r.kind == .directory && r.size != 0 { note(.sizeWrong, "directory \(ino): size \(r.size), expected 0"); r.size = 0 }
-            if r.size > Geometry.maximumFileSize { note(.sizeWrong, "inode \(ino): size \(r.size) exceeds 2^60"); r.size = Geometry.maximumFileSize }
-            let links: UInt32 = r.kind == .directory ? 2 : 1
-            if r.nlink != links { note(.linkCount, "inode \(ino): link count \(r.nlink), expected \(links)"); r.nlink = links }
-            recs.append(r)
+            if live != k { recs.swapAt(live, k) }
+            if !checkInode(&recs[live], fallbackShift: fallbackShift) { badNameInos.append(ino) }
+            facts.append(InodeFacts(recs[live]))
+            live += 1
         }
+        recs.removeLast(recs.count - live)
         if recs.first?.ino != .root {
             note(.rootMissing, "the root directory is missing; a new one is created")
             let now = wallClockNanoseconds()
             recs.insert(InodeRecord(ino: .root, parent: .root, kind: .directory, name: [], mode: 0o755, atime: now, mtime: now,
                                     ctime: now, btime: now, generation: 1, nlink: 2,
                                     allocShift: max(fallbackShift, UInt8(UInt64(sb.allocUnit).trailingZeroBitCount))), at: 0)
+            facts.insert(InodeFacts(recs[0]), at: 0)
         }
         let maxIno = recs.last!.ino.raw
         if nextIno <= maxIno && input.nextIno == nil { nextIno = maxIno + 1 }
@@ -118,7 +104,7 @@ struct StateRepair {
             nextIno = maxIno + 1
         }
         if nextIno <= maxIno { note(.nextInoLow, "next_ino \(nextIno) is not above the highest inode \(maxIno)"); nextIno = maxIno + 1 }
-        let table = InodeTable(recs)
+        let table = InodeTable(facts)
         var badName = [Bool](repeating: false, count: recs.count)
         for ino in badNameInos { if let i = table.position(ino) { badName[i] = true } }
 
@@ -127,7 +113,7 @@ struct StateRepair {
         var removing = [Bool](repeating: false, count: recs.count)
         var seenIntent: Set<UInt64> = []
         for i in input.content.intents {
-            func isFile(_ n: InodeNumber) -> Bool { table.position(n.raw).map { recs[$0].kind == .file } ?? false }
+            func isFile(_ n: InodeNumber) -> Bool { table.position(n.raw).map { table[$0].kind == .file } ?? false }
             if !isFile(i.ino1) || (i.kind == .swapExtents && !isFile(i.ino2)) {
                 note(.intentInvalid, "intent \(i.id) (\(i.kind)) names an inode that is not a file; dropped"); continue
             }
@@ -146,73 +132,83 @@ struct StateRepair {
             note(.nextIntentLow, "next_intent \(nextIntent) is not above the highest intent \(maxID)"); nextIntent = maxID + 1
         }
 
-        // Pass 4: extent maps, each file on its own.
+        // Pass 4: extent maps, each file on its own. `exts` is filtered in
+        // place from here to pass 5; it is sorted only when it is not in
+        // order already (a checkpoint stores it in inode and file order).
         progress(4, 0, input.content.extents.count)
-        var files: [(pos: Int32, e: Extent)] = []
-        files.reserveCapacity(input.content.extents.count)
+        var exts: [(pos: Int32, e: Extent)] = []
+        exts.reserveCapacity(input.content.extents.count)
         for e in input.content.extents {
             if let why = e.problem(in: sb) {
                 note(.extentOutside, "inode \(e.ino): extent at file block \(e.fileBlock) -> region block \(e.regionBlock) (+\(e.count)): \(why); removed, the range becomes a hole")
                 continue
             }
-            guard let p = table.position(e.ino.raw), recs[p].kind == .file else {
+            guard let p = table.position(e.ino.raw), table[p].kind == .file else {
                 note(.extentNoOwner, "extent -> region block \(e.regionBlock) (+\(e.count)) belongs to inode \(e.ino), which is not a file; removed")
                 continue
             }
-            files.append((Int32(p), Extent(fileBlock: e.fileBlock.raw, regionBlock: e.regionBlock.raw, count: e.count.raw)))
+            exts.append((Int32(p), Extent(fileBlock: e.fileBlock.raw, regionBlock: e.regionBlock.raw, count: e.count.raw)))
         }
-        if !files.isSorted(by: { ($0.pos, $0.e.fileBlock) < ($1.pos, $1.e.fileBlock) }) {
-            files.sort { ($0.pos, $0.e.fileBlock) < ($1.pos, $1.e.fileBlock) }
+        if !exts.isSorted(by: { ($0.pos, $0.e.fileBlock) < ($1.pos, $1.e.fileBlock) }) {
+            exts.sort { ($0.pos, $0.e.fileBlock) < ($1.pos, $1.e.fileBlock) }
         }
-        var all: [(pos: Int32, e: Extent)] = []
-        all.reserveCapacity(files.count)
+        var kept = 0
         var prevPos: Int32 = -1
         var prevEnd: UInt64 = 0
-        for (pos, original) in files {
-            var e = original
-            let ino = recs[Int(pos)].ino.raw
+        for k in 0..<exts.count {
+            let pos = exts[k].pos
+            var e = exts[k].e
+            let ino = table[Int(pos)].ino
             if pos == prevPos && e.fileBlock < prevEnd {
                 let cut = min(e.count, prevEnd - e.fileBlock)
                 note(.extentOverlap, "inode \(ino): file blocks [\(e.fileBlock), \(e.fileBlock + cut)) are mapped twice; the later mapping is cut")
                 guard cut < e.count else { continue }
                 e = Extent(fileBlock: e.fileBlock + cut, regionBlock: e.regionBlock + cut, count: e.count - cut)
             }
-            let unit = max(1, (UInt64(1) << recs[Int(pos)].allocShift) / bs)
+            let unit = max(1, (UInt64(1) << table[Int(pos)].allocShift) / bs)
             guard let a = Self.aligned(e, unit: unit) else {
                 note(.extentMisaligned, "inode \(ino): extent \(e) is not aligned to its allocation unit of \(unit) blocks; removed")
                 continue
             }
             if a != e { note(.extentMisaligned, "inode \(ino): extent \(e) is not aligned to its allocation unit of \(unit) blocks; trimmed") }
-            all.append((pos, a))
+            exts[kept] = (pos, a)
+            kept += 1
             prevPos = pos
             prevEnd = a.fileEnd
         }
+        exts.removeLast(exts.count - kept)
 
         // Pass 5: block ownership. Every data block is free or owned by exactly one extent.
-        progress(5, 0, all.count)
-        if !all.isSorted(by: { ($0.e.regionBlock, $0.pos) < ($1.e.regionBlock, $1.pos) }) {
-            all.sort { ($0.e.regionBlock, $0.pos) < ($1.e.regionBlock, $1.pos) }
+        // In region order, a later extent that starts below the end claimed so
+        // far is cross-linked. Cutting keeps the survivors in region order, so
+        // the owned ranges are merged as they are kept.
+        progress(5, 0, exts.count)
+        if !exts.isSorted(by: { ($0.e.regionBlock, $0.pos) < ($1.e.regionBlock, $1.pos) }) {
+            exts.sort { ($0.e.regionBlock, $0.pos) < ($1.e.regionBlock, $1.pos) }
         }
-        var kept: [(pos: Int32, e: Extent)] = []
-        kept.reserveCapacity(all.count)
+        var owned: [Ranges.R] = []
+        kept = 0
         var claimedEnd: UInt64 = 0
         var lastOwner: Int32 = 0
-        for (pos, original) in all {
-            var e = original
+        for k in 0..<exts.count {
+            let pos = exts[k].pos
+            var e = exts[k].e
             if e.regionBlock < claimedEnd {
                 let cut = min(e.count, claimedEnd - e.regionBlock)
                 let ino = recs[Int(pos)].ino.raw
                 note(.crossLinked, "region blocks [\(e.regionBlock), \(e.regionBlock + cut)) are claimed by inode \(recs[Int(lastOwner)].ino) and by inode \(ino) (file block \(e.fileBlock)); cut from inode \(ino), whose range becomes a hole")
                 guard cut < e.count else { continue }
                 e = Extent(fileBlock: e.fileBlock + cut, regionBlock: e.regionBlock + cut, count: e.count - cut)
-                let unit = max(1, (UInt64(1) << recs[Int(pos)].allocShift) / bs)
+                let unit = max(1, (UInt64(1) << table[Int(pos)].allocShift) / bs)
                 guard let a = Self.aligned(e, unit: unit) else { continue }
                 e = a
             }
-            kept.append((pos, e))
+            exts[kept] = (pos, e)
+            kept += 1
+            if let l = owned.last, e.regionBlock <= l.end { owned[owned.count - 1].end = max(l.end, e.regionEnd) } else { owned.append((e.regionBlock, e.regionEnd)) }
             if e.regionEnd > claimedEnd { claimedEnd = e.regionEnd; lastOwner = pos }
         }
-        let owned = Ranges.union(kept.map { (start: $0.e.regionBlock, end: $0.e.regionEnd) })
+        exts.removeLast(exts.count - kept)
         let lo = sb.dataStartBlock.raw, hi = sb.dataEndBlock
         let expectedFree = Ranges.complement(owned, lo: lo, hi: hi)
         let stored = input.content.free
@@ -246,14 +242,14 @@ struct StateRepair {
         progress(6, 0, recs.count)
         let n = recs.count
         var parent = [Int32](repeating: -1, count: n)
-        for i in 1..<max(n, 1) { parent[i] = table.position(recs[i].parent.raw).map(Int32.init) ?? -1 }
+        for i in 1..<max(n, 1) { parent[i] = table.position(table[i].parent).map(Int32.init) ?? -1 }
         var moves: [Int] = []                           // positions to move to /lost+found, in discovery order
         var moved = [Bool](repeating: false, count: n)
         func move(_ i: Int) { if !moved[i] { moved[i] = true; moves.append(i) } }
         for i in 1..<max(n, 1) where !removing[i] {
             if badName[i] { move(i); continue }
             let p = Int(parent[i])
-            if p < 0 || p == i || recs[p].kind != .directory || removing[p] {
+            if p < 0 || p == i || table[p].kind != .directory || removing[p] {
                 note(.orphan, "inode \(recs[i].ino) (\"\(recs[i].nameString)\"): parent \(recs[i].parent) is missing or not a directory")
                 move(i)
             }
@@ -277,33 +273,10 @@ struct StateRepair {
             }
             for i in path { reached[i] = true }
         }
-        // Names taken twice in a directory: sort by a hash of (parent, name),
-        // compare the neighbours for real. No per-entry allocation.
-        var keyed: [(key: UInt64, pos: Int32)] = []
-        keyed.reserveCapacity(n)
-        for i in 1..<max(n, 1) where !removing[i] && !moved[i] {
-            let crc = recs[i].name.withUnsafeBytes { CRC32C.checksum($0, seed: UInt32(truncatingIfNeeded: recs[i].parent.raw)) }
-            keyed.append((recs[i].parent.raw << 32 ^ UInt64(crc), Int32(i)))
-        }
-        keyed.sort { ($0.key, $0.pos) < ($1.key, $1.pos) }
-        var j = 0
-        while j < keyed.count {
-            var k = j + 1
-            while k < keyed.count && keyed[k].key == keyed[j].key { k += 1 }
-            if k - j > 1 {
-                var firstOf: [NameKey: Int32] = [:]
-                for (_, pos) in keyed[j..<k] {
-                    let r = recs[Int(pos)]
-                    let key = NameKey(parent: r.parent.raw, name: r.name)
-                    if let other = firstOf[key] {
-                        note(.nameDuplicate, "directory \(r.parent): name \"\(r.nameString)\" is taken by inode \(recs[Int(other)].ino) and inode \(r.ino)")
-                        move(Int(pos))
-                    } else {
-                        firstOf[key] = pos
-                    }
-                }
-            }
-            j = k
+        // Names taken twice in a directory: the earlier inode keeps the name.
+        for (earlier, i) in DuplicateNames.find(recs, parent: parent, include: { $0 > 0 && !removing[$0] && !moved[$0] }) {
+            note(.nameDuplicate, "directory \(recs[i].parent): name \"\(recs[i].nameString)\" is taken by inode \(recs[earlier].ino) and inode \(recs[i].ino)")
+            move(i)
         }
         if !moves.isEmpty {
             // Rare: the full name table, to find /lost+found and free names in it.
@@ -339,10 +312,12 @@ struct StateRepair {
         // Pass 7: counts (links and sizes were set in pass 3; free space in pass 5).
         progress(7, 0, 1)
         var c = CheckpointContent()
-        kept.sort { ($0.pos, $0.e.fileBlock) < ($1.pos, $1.e.fileBlock) }
-        c.extents.reserveCapacity(kept.count)
-        for (pos, e) in kept {
-            let ino = recs[Int(pos)].ino
+        if !exts.isSorted(by: { ($0.pos, $0.e.fileBlock) < ($1.pos, $1.e.fileBlock) }) {
+            exts.sort { ($0.pos, $0.e.fileBlock) < ($1.pos, $1.e.fileBlock) }
+        }
+        c.extents.reserveCapacity(exts.count)
+        for (pos, e) in exts {
+            let ino = InodeNumber(table[Int(pos)].ino)
             if let l = c.extents.last, l.ino == ino, l.fileBlock.raw + l.count.raw == e.fileBlock,
                l.regionBlock.raw + l.count.raw == e.regionBlock {
                 c.extents[c.extents.count - 1].count = BlockCount(l.count.raw + e.count)
@@ -356,6 +331,38 @@ struct StateRepair {
         c.intents = intents.sorted { $0.id < $1.id }
         progress(7, 1, 1)
         return Output(content: c, nextIno: nextIno, nextIntentID: nextIntent, freeBlocks: freeBlocks)
+    }
+
+    /// Pass 3 on one inode: checks the fields that need nothing else and
+    /// fixes them in place. Returns false when the name is not valid (the
+    /// inode moves to /lost+found in pass 6). O(name length).
+    mutating func checkInode(_ r: inout InodeRecord, fallbackShift: UInt8) -> Bool {
+        let ino = r.ino.raw
+        let bs = UInt64(sb.blockSize)
+        var nameOK = true
+        if ino == 1 {
+            if r.kind != .directory || r.parent != .root || !r.name.isEmpty {
+                note(.rootBad, "the root inode is not a directory named \"\" whose parent is itself")
+                r.kind = .directory; r.parent = .root; r.name = []
+            }
+        } else if let why = InodeRecord.nameProblem(r.name) {
+            note(.inodeName, "inode \(ino): \(why)")
+            nameOK = false
+        }
+        if r.mode & ~0o7777 != 0 {
+            note(.inodeMode, "inode \(ino): mode \(String(r.mode, radix: 8)) has bits outside 07777")
+            r.mode &= 0o7777
+        }
+        if !InodeRecord.validAllocShifts.contains(r.allocShift) || UInt64(1) << r.allocShift < bs {
+            note(.inodeAllocUnit, "inode \(ino): allocation unit shift \(r.allocShift) is not valid for block size \(bs)")
+            r.allocShift = fallbackShift
+        }
+        if r.flags != 0 { note(.inodeFlags, "inode \(ino): flags 0x\(String(r.flags, radix: 16)) are not defined in format version 1"); r.flags = 0 }
+        if r.kind == .directory && r.size != 0 { note(.sizeWrong, "directory \(ino): size \(r.size), expected 0"); r.size = 0 }
+        if r.size > Geometry.maximumFileSize { note(.sizeWrong, "inode \(ino): size \(r.size) exceeds 2^60"); r.size = Geometry.maximumFileSize }
+        let links: UInt32 = r.kind == .directory ? 2 : 1
+        if r.nlink != links { note(.linkCount, "inode \(ino): link count \(r.nlink), expected \(links)"); r.nlink = links }
+        return nameOK
     }
 
     /// The largest part of `e` whose file block, region block and count are
@@ -378,39 +385,6 @@ struct NameKey: Hashable {
     func hash(into h: inout Hasher) {
         h.combine(parent)
         name.withUnsafeBytes { h.combine(bytes: $0) }
-    }
-}
-
-/// Inode number → position in a sorted array of inodes: a dense table when
-/// the numbers are dense (the usual case: they are handed out in order and
-/// never reused), else a binary search. O(inodes) memory either way.
-struct InodeTable {
-    private var inos: [UInt64]
-    private var dense: [Int32]
-
-    init(_ sorted: [InodeRecord]) {
-        inos = sorted.map(\.ino.raw)
-        let maxIno = inos.last ?? 0
-        if maxIno <= UInt64(inos.count) * 4 + 65536 {
-            dense = [Int32](repeating: -1, count: Int(maxIno) + 1)
-            for (i, ino) in inos.enumerated() { dense[Int(ino)] = Int32(i) }
-        } else {
-            dense = []
-        }
-    }
-
-    func position(_ ino: UInt64) -> Int? {
-        if !dense.isEmpty {
-            guard ino < UInt64(dense.count) else { return nil }
-            let p = dense[Int(ino)]
-            return p < 0 ? nil : Int(p)
-        }
-        var lo = 0, hi = inos.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if inos[mid] < ino { lo = mid + 1 } else { hi = mid }
-        }
-        return lo < inos.count && inos[lo] == ino ? lo : nil
     }
 }
 
