@@ -18,7 +18,7 @@ enum DuplicateNames {
     /// each the later inodes in position order. `parent[i]` is the position
     /// of inode i's parent; only the inodes for which `include` is true are
     /// looked at, and their parent positions must be valid.
-    static func find(_ recs: [InodeRecord], parent: [Int32], include: (Int) -> Bool) -> [(earlier: Int, later: Int)] {
+    static func find(_ entries: InodeEntries, parent: [Int32], include: (Int) -> Bool) -> [(earlier: Int, later: Int)] {
         let n = parent.count
         // Counting sort by parent. After the placing loop, end[d] is where
         // directory d's children end, so they are order[end[d-1]..<end[d]].
@@ -45,12 +45,12 @@ enum DuplicateNames {
             for s in 0..<size { slots[s] = 0 }
             for k in from..<to {
                 let i = Int(order[k])
-                let crc = recs[i].name.withUnsafeBytes { CRC32C.checksum($0) }
+                let crc = entries.withName(i) { CRC32C.checksum($0) }
                 var s = Int(truncatingIfNeeded: (UInt64(crc) &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
                 while slots[s] != 0 {
                     if UInt32(truncatingIfNeeded: slots[s] >> 32) == crc {
                         let other = Int(truncatingIfNeeded: slots[s] & 0xFFFF_FFFF) - 1
-                        if recs[other].name == recs[i].name { found.append((other, i)); break }
+                        if entries.sameName(other, i) { found.append((other, i)); break }
                     }
                     s = (s + 1) & mask
                 }
