@@ -76,8 +76,8 @@ struct CheckpointPass {
         if let h = chosen.header {
             let extra = chosen.chunks.filter { $0.index >= Int(h.chunkCount) }.count
             if extra > 0 { note(.checkpointCounts, "checkpoint header counts \(h.chunkCount) chunks, \(Int(h.chunkCount) + extra) verify") }
-            let c = pass.salvaged.content
-            if chosen.badChunks.isEmpty && pass.salvaged.entryProblems.isEmpty,
+            let c = pass.salvaged
+            if chosen.badChunks.isEmpty && c.entryProblems.isEmpty,
                h.inodeCount != UInt64(c.inodes.count) || h.extentCount != UInt64(c.extents.count)
                 || h.freeExtentCount != UInt64(c.free.count) || h.intentCount != UInt64(c.intents.count) {
                 note(.checkpointCounts, "checkpoint header counts \(h.inodeCount) inodes, \(h.extentCount) extents, \(h.freeExtentCount) free runs, \(h.intentCount) intents; its chunks hold \(c.inodes.count), \(c.extents.count), \(c.free.count), \(c.intents.count)")

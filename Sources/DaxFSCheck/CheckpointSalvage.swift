@@ -93,7 +93,11 @@ struct SlotScan {
 
 /// The entries of a checkpoint as fsck reads them, with what was wrong.
 struct SalvagedContent {
-    var content = CheckpointContent()
+    /// The inode entries, read in place on the media.
+    var inodes: InodeEntries
+    var extents: [ExtentRecord] = []
+    var free: [BlockRange] = []
+    var intents: [IntentRecord] = []
     /// Entries that could not be used, with the reason, for the report.
     var entryProblems: [String] = []
     /// Inodes whose kind field is not 1 or 2 (kept as files, reported in pass 3).
@@ -108,15 +112,15 @@ enum EntryReader {
     /// Decodes every entry of the verified chunks, one by one, without
     /// validating them against each other (later passes do that).
     static func read(_ scan: SlotScan, media: PersistentMedia, layout: Layout) -> SalvagedContent {
-        var out = SalvagedContent()
+        let p = media.bytes
+        var out = SalvagedContent(inodes: InodeEntries(media: p))
         // Room for what the header announces, bounded by what the chunks can hold.
         if let h = scan.header {
             let room = UInt64(scan.chunks.count * CheckpointChunk.payloadCapacity)
-            out.content.inodes.reserveCapacity(Int(min(h.inodeCount, room / UInt64(InodeRecord.fixedSize))))
-            out.content.extents.reserveCapacity(Int(min(h.extentCount, room / UInt64(ExtentRecord.size))))
-            out.content.free.reserveCapacity(Int(min(h.freeExtentCount, room / UInt64(BlockRange.size))))
+            out.inodes.reserveCapacity(Int(min(h.inodeCount, room / UInt64(InodeRecord.fixedSize))))
+            out.extents.reserveCapacity(Int(min(h.extentCount, room / UInt64(ExtentRecord.size))))
+            out.free.reserveCapacity(Int(min(h.freeExtentCount, room / UInt64(BlockRange.size))))
         }
-        let p = media.bytes
         let sb = layout.sb
         let base = layout.slot(scan.slot).lowerBound + CheckpointHeader.chunksOffset
         for (index, v) in scan.chunks {
@@ -128,19 +132,19 @@ enum EntryReader {
             entries: while n < v.count {
                 switch v.kind {
                 case .inodes:
-                    guard let (r, size, kindOK, clean) = decodeInode(p, at: at, limit: end - at) else {
+                    guard let e = scanInode(p, at: at, limit: end - at) else {
                         out.entryProblems.append("checkpoint chunk \(index): inode entry \(n) runs past the chunk's used bytes; the rest of the chunk is lost")
                         break entries
                     }
-                    if !kindOK { out.badKinds.insert(r.ino.raw) }
-                    if !clean { out.dirtyPadding.insert(r.ino.raw) }
-                    out.content.inodes.append(r)
-                    at += size
+                    if !e.kindOK { out.badKinds.insert(e.ino) }
+                    if !e.clean { out.dirtyPadding.insert(e.ino) }
+                    out.inodes.appendOnMedia(offset: at, nameLength: e.nameLength)
+                    at += e.size
                 case .extents:
-                    out.content.extents.append(ExtentRecord.decode(p, at: at))
+                    out.extents.append(ExtentRecord.decode(p, at: at))
                     at += ExtentRecord.size
                 case .free:
-                    out.content.free.append(BlockRange.decode(p, at: at))
+                    out.free.append(BlockRange.decode(p, at: at))
                     at += BlockRange.size
                 case .intents:
                     do {
@@ -148,7 +152,7 @@ enum EntryReader {
                         if let why = LogRecord.intent(i).problem(in: sb) {
                             out.entryProblems.append("checkpoint chunk \(index): intent entry \(n): \(why)")
                         } else {
-                            out.content.intents.append(i)
+                            out.intents.append(i)
                         }
                     } catch let e as DaxError {
                         out.entryProblems.append("checkpoint chunk \(index): intent entry \(n): \(e.message)")
@@ -172,28 +176,21 @@ enum EntryReader {
         return true
     }
 
-    /// One inode entry without the validity checks of `InodeRecord.decode`:
-    /// returns the record (kind `.file` when the kind field is unknown), its
-    /// encoded size, whether the kind was valid, and whether the reserved
-    /// and padding bytes are zero. Nil when the entry does not fit in `limit`.
-    static func decodeInode(_ p: UnsafeRawBufferPointer, at o: Int, limit: Int)
-        -> (InodeRecord, Int, Bool, Bool)? {
+    /// Where one inode entry ends, without the validity checks of
+    /// `InodeRecord.decode` (later passes make them): its number, encoded
+    /// size and name length, whether its kind is valid, and whether its
+    /// reserved and padding bytes are zero. Nil when the entry does not fit
+    /// in `limit`. The entry itself stays on the media (`InodeEntries`).
+    static func scanInode(_ p: UnsafeRawBufferPointer, at o: Int, limit: Int)
+        -> (ino: UInt64, size: Int, nameLength: Int, kindOK: Bool, clean: Bool)? {
         typealias F = InodeRecord.F
         guard limit >= InodeRecord.fixedSize, o + InodeRecord.fixedSize <= p.count else { return nil }
         let nameLen = Int(p.u16(o + F.nameLength.offset))
         let size = InodeRecord.fixedSize + pad8(nameLen)
         guard size <= limit, o + size <= p.count else { return nil }
-        let kind = InodeKind(rawValue: p.u16(o + F.kind.offset))
-        let r = InodeRecord(
-            ino: InodeNumber(p.u64(o + F.ino.offset)), parent: InodeNumber(p.u64(o + F.parent.offset)),
-            kind: kind ?? .file, name: p.bytes(o + InodeRecord.fixedSize, nameLen), mode: p.u32(o + F.mode.offset),
-            uid: p.u32(o + F.uid.offset), gid: p.u32(o + F.gid.offset), size: p.u64(o + F.size.offset),
-            change: p.u64(o + F.change.offset), atime: p.i64(o + F.atime.offset), mtime: p.i64(o + F.mtime.offset),
-            ctime: p.i64(o + F.ctime.offset), btime: p.i64(o + F.btime.offset),
-            generation: p.u32(o + F.generation.offset), nlink: p.u32(o + F.nlink.offset),
-            allocShift: p.u8(o + F.allocShift.offset), flags: p.u8(o + F.flags.offset))
+        let kindOK = InodeKind(rawValue: p.u16(o + F.kind.offset)) != nil
         let clean = allZero(p, o + F.reserved.offset, o + F.reserved.end)
             && allZero(p, o + InodeRecord.fixedSize + nameLen, o + size)
-        return (r, size, kind != nil, clean)
+        return (p.u64(o + F.ino.offset), size, nameLen, kindOK, clean)
     }
 }

@@ -88,7 +88,7 @@ public enum Fsck {
 
         // Pass 2: checkpoint, log, intents.
         progress(2, 0, 3)
-        let ck = CheckpointPass.run(media: media, layout: layout)
+        var ck = CheckpointPass.run(media: media, layout: layout)
         found += ck.found
         progress(2, 1, 3)
         let scan = LogScan.scan(media: media, layout: layout, replaySeq: ck.replaySeq)
@@ -126,17 +126,22 @@ public enum Fsck {
         let logInos = scan.transactions.lazy.flatMap(\.records).compactMap { r -> UInt64? in
             if case .inode(let i) = r { return i.ino.raw } else { return nil }
         }
-        let before = first.run(.init(content: ck.salvaged.content, nextIno: ck.header?.nextIno.raw,
+        // Pass 3 takes the checkpoint's inode entries over (it compacts them in place).
+        let salvagedInodes = ck.salvaged.inodes
+        ck.salvaged.inodes = InodeEntries([])
+        let before = first.run(.init(inodes: salvagedInodes, extents: ck.salvaged.extents, free: ck.salvaged.free,
+                                      intents: ck.salvaged.intents, nextIno: ck.header?.nextIno.raw,
                                       nextIntentID: ck.header?.nextIntentID, firstNewIno: min(logInos.max() ?? 1, StateRepair.counterLimit) + 1,
                                       claimedFreeBlocks: ck.header?.freeBlocks,
                                       badKinds: ck.salvaged.badKinds, dirtyPadding: ck.salvaged.dirtyPadding), progress: progress)
         found += first.found
         let replayHeader = CheckpointHeader(
             generation: ck.generation, replaySeq: ck.replaySeq, nextIno: InodeNumber(before.nextIno), nextIntentID: before.nextIntentID,
-            inodeCount: UInt64(before.content.inodes.count), extentCount: UInt64(before.content.extents.count),
-            freeExtentCount: UInt64(before.content.free.count), intentCount: UInt64(before.content.intents.count),
+            inodeCount: UInt64(before.inodes.count), extentCount: UInt64(before.extents.count),
+            freeExtentCount: UInt64(before.free.count), intentCount: UInt64(before.intents.count),
             freeBlocks: before.freeBlocks, chunkCount: 0, salt: sb.logSalt, time: 0)
-        var outcome = CheckReplay.Outcome(content: before.content, nextIno: before.nextIno, nextIntentID: before.nextIntentID,
+        // (The outcome's content is read only when a transaction was applied.)
+        var outcome = CheckReplay.Outcome(content: CheckpointContent(), nextIno: before.nextIno, nextIntentID: before.nextIntentID,
                                           applied: 0, failure: nil)
         do {
             if !transactions.isEmpty {
@@ -152,11 +157,12 @@ public enum Fsck {
         var final = before
         if outcome.applied > 0 {
             var second = StateRepair(sb: sb, context: "after log replay: ")
-            final = second.run(.init(content: outcome.content, nextIno: outcome.nextIno, nextIntentID: outcome.nextIntentID,
+            let c = outcome.content
+            final = second.run(.init(inodes: InodeEntries(c.inodes), extents: c.extents, free: c.free, intents: c.intents, nextIno: outcome.nextIno, nextIntentID: outcome.nextIntentID,
                                      claimedFreeBlocks: nil), progress: progress)
             found += second.found
         }
-        for i in final.content.intents {
+        for i in final.intents {
             found.append(Found(.intentPending, "intent \(i.id) (\(i.kind) of inode \(i.ino1)) is pending: \(i.done) of \(i.count) blocks done"))
         }
         try checkCancel()
@@ -205,13 +211,13 @@ public enum Fsck {
                     report.writes.append("invalidated the damaged header of slot \(ck.slot)")
                 }
             }
-            if !final.content.intents.isEmpty {
+            if !final.intents.isEmpty {
                 do {
                     let fs = try Filesystem.mount(media: media, name: name)
                     let u = try fs.usage()
                     try fs.unmount()
                     final.freeBlocks = u.freeBlocks
-                    final.content.intents = []
+                    final.intents = []
                     finishedByEngine = u.inodes
                 } catch let e as DaxError {
                     throw DaxError(e.code, "the engine could not finish the pending intents: \(e.message)")
@@ -228,10 +234,10 @@ public enum Fsck {
             }
         }
 
-        let c = final.content
-        if options.keepStateAtExit { KeptAtExit.states.withLock { $0 += [c, ck.salvaged.content, before.content] } }
+        if options.keepStateAtExit { KeptAtExit.states.withLock { $0 += [final.inodes.recordsInDRAM, before.inodes.recordsInDRAM] } }
+        let c = final
         report.counts.inodes = finishedByEngine ?? c.inodes.count
-        report.counts.directories = c.inodes.filter { $0.kind == .directory }.count
+        report.counts.directories = c.directories
         report.counts.files = report.counts.inodes - report.counts.directories
         report.counts.extents = c.extents.count
         report.counts.dataBlocks = sb.dataBlockCount.raw
@@ -291,7 +297,7 @@ public enum Fsck {
 
 /// States kept for `CheckOptions.keepStateAtExit`.
 enum KeptAtExit {
-    static let states = Mutex<[CheckpointContent]>([])
+    static let states = Mutex<[[InodeRecord]]>([])
 }
 
 /// A bug in fsck itself (exit 128): the repaired state did not load.

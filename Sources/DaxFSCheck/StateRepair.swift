@@ -6,7 +6,8 @@ import DaxFS
 /// state after log replay): inodes, extent maps, block ownership, the
 /// directory tree, and the counts. It finds every problem and, at the same
 /// time, builds the corrected state, so that a repair is a matter of writing
-/// `content` as a fresh checkpoint.
+/// `content` as a fresh checkpoint. Inode entries stay where they are (on the
+/// media, see `InodeEntries`) unless a pass changes them.
 ///
 /// Pure DRAM work. Memory is O(inodes + extents + free runs): it never
 /// allocates anything per block of the region.
@@ -28,7 +29,10 @@ struct StateRepair {
     var found: [Found] = []
 
     struct Input {
-        var content: CheckpointContent
+        var inodes: InodeEntries
+        var extents: [ExtentRecord]
+        var free: [BlockRange]
+        var intents: [IntentRecord]
         /// next_ino as stored, or nil when no header says it (then it is derived, silently).
         var nextIno: UInt64?
         var nextIntentID: UInt64?
@@ -42,10 +46,26 @@ struct StateRepair {
     }
 
     struct Output {
-        var content: CheckpointContent
+        /// Sorted by inode number.
+        var inodes: InodeEntries
+        var directories: Int
+        var extents: [ExtentRecord]
+        var free: [BlockRange]
+        var intents: [IntentRecord]
         var nextIno: UInt64
         var nextIntentID: UInt64
         var freeBlocks: UInt64
+
+        /// The state as a checkpoint stores it: every inode in DRAM, read
+        /// from the media while it still holds the checked checkpoint. O(n).
+        var content: CheckpointContent {
+            var c = CheckpointContent()
+            c.inodes = inodes.materialize()
+            c.extents = extents
+            c.free = free
+            c.intents = intents
+            return c
+        }
     }
 
     /// The highest next_ino and next_intent fsck accepts: 2^63, far beyond
@@ -56,78 +76,74 @@ struct StateRepair {
 
     mutating func note(_ code: ProblemCode, _ message: String) { found.append(Found(code, context + message)) }
 
-    mutating func run(_ input: Input, progress: (Int, Int, Int) -> Void) -> Output {
+    mutating func run(_ input: consuming Input, progress: (Int, Int, Int) -> Void) -> Output {
         let bs = UInt64(sb.blockSize)
         var nextIno = input.nextIno ?? 2
         var nextIntent = input.nextIntentID ?? 1
 
-        // Pass 3: inodes, each on its own. `recs` stays sorted by inode
+        // Pass 3: inodes, each on its own. `entries` stays sorted by inode
         // number; every later pass addresses an inode by its position there.
-        progress(3, 0, input.content.inodes.count)
-        var source = input.content.inodes
-        if !source.isSorted(by: { $0.ino < $1.ino }) {
-            source = source.enumerated().sorted { ($0.element.ino, $0.offset) < ($1.element.ino, $1.offset) }.map(\.element)
-        }
-        var recs: [InodeRecord] = []
-        recs.reserveCapacity(source.count + 2)
+        // The input's entries are taken over and compacted in place; an
+        // entry moves to DRAM only when it is fixed.
+        progress(3, 0, input.inodes.count)
+        var entries = input.inodes
+        input.inodes = InodeEntries([])
+        if !entries.isSortedByIno { entries.sortByIno() }
         var badNameInos: [UInt64] = []
+        var facts: [InodeFacts] = []
+        facts.reserveCapacity(entries.count + 2)
         let fallbackShift: UInt8 = UInt64(1) << 12 >= bs ? 12 : 21
-        for (k, original) in source.enumerated() {
-            if k & 0xFFFF == 0 { progress(3, k, source.count) }
-            var r = original
-            let ino = r.ino.raw
+        var live = 0
+        for k in 0..<entries.count {
+            if k & 0xFFFF == 0 { progress(3, k, entries.count) }
+            let ino = entries.ino(k)
             if ino == 0 || ino > Self.counterLimit { note(.inodeBad, "an inode entry has number \(ino), outside [1, 2^63]; dropped"); continue }
-            if recs.last?.ino.raw == ino { note(.inodeDuplicate, "inode \(ino) is stored twice; the later copy is dropped"); continue }
-            if ino != 1 && input.badKinds.contains(ino) { note(.inodeBad, "inode \(ino): kind is neither file nor directory; dropped"); continue }
+            if live > 0 && entries.ino(live - 1) == ino { note(.inodeDuplicate, "inode \(ino) is stored twice; the later copy is dropped"); continue }
+            if ino != 1 && !input.badKinds.isEmpty && input.badKinds.contains(ino) { note(.inodeBad, "inode \(ino): kind is neither file nor directory; dropped"); continue }
             if !input.dirtyPadding.isEmpty && input.dirtyPadding.contains(ino) { note(.inodeReserved, "inode \(ino): reserved or name padding bytes are not zero") }
-            if ino == 1 {
-                if r.kind != .directory || r.parent != .root || !r.name.isEmpty {
-                    note(.rootBad, "the root inode is not a directory named \"\" whose parent is itself")
-                    r.kind = .directory; r.parent = .root; r.name = []
-                }
-            } else if let why = InodeRecord.nameProblem(r.name) {
+            entries.move(k, to: live)
+            let stored = entries.fixedFields(live)
+            var r = stored
+            let nameProblem = ino == 1 ? nil : entries.withName(live) { InodeRecord.nameProblem($0) }
+            if let why = nameProblem {
                 note(.inodeName, "inode \(ino): \(why)")
                 badNameInos.append(ino)
             }
-            if r.mode & ~0o7777 != 0 {
-                note(.inodeMode, "inode \(ino): mode \(String(r.mode, radix: 8)) has bits outside 07777")
-                r.mode &= 0o7777
+            checkInode(&r, hasName: entries.nameLength(live) > 0, fallbackShift: fallbackShift)
+            if r != stored {
+                if ino != 1 { r.name = entries.record(live).name }    // the root's is empty now
+                entries.replace(live, with: r)
             }
-            if !InodeRecord.validAllocShifts.contains(r.allocShift) || UInt64(1) << r.allocShift < bs {
-                note(.inodeAllocUnit, "inode \(ino): allocation unit shift \(r.allocShift) is not valid for block size \(bs)")
-                r.allocShift = fallbackShift
-            }
-            if r.flags != 0 { note(.inodeFlags, "inode \(ino): flags 0x\(String(r.flags, radix: 16)) are not defined in format version 1"); r.flags = 0 }
-            if r.kind == .directory && r.size != 0 { note(.sizeWrong, "directory \(ino): size \(r.size), expected 0"); r.size = 0 }
-            if r.size > Geometry.maximumFileSize { note(.sizeWrong, "inode \(ino): size \(r.size) exceeds 2^60"); r.size = Geometry.maximumFileSize }
-            let links: UInt32 = r.kind == .directory ? 2 : 1
-            if r.nlink != links { note(.linkCount, "inode \(ino): link count \(r.nlink), expected \(links)"); r.nlink = links }
-            recs.append(r)
+            facts.append(InodeFacts(r))
+            live += 1
         }
-        if recs.first?.ino != .root {
+        entries.truncate(live)
+        if facts.first?.ino != 1 {
             note(.rootMissing, "the root directory is missing; a new one is created")
             let now = wallClockNanoseconds()
-            recs.insert(InodeRecord(ino: .root, parent: .root, kind: .directory, name: [], mode: 0o755, atime: now, mtime: now,
-                                    ctime: now, btime: now, generation: 1, nlink: 2,
-                                    allocShift: max(fallbackShift, UInt8(UInt64(sb.allocUnit).trailingZeroBitCount))), at: 0)
+            let root = InodeRecord(ino: .root, parent: .root, kind: .directory, name: [], mode: 0o755, atime: now, mtime: now,
+                                   ctime: now, btime: now, generation: 1, nlink: 2,
+                                   allocShift: max(fallbackShift, UInt8(UInt64(sb.allocUnit).trailingZeroBitCount)))
+            entries.insert(root, at: 0)
+            facts.insert(InodeFacts(root), at: 0)
         }
-        let maxIno = recs.last!.ino.raw
+        let maxIno = facts.last!.ino
         if nextIno <= maxIno && input.nextIno == nil { nextIno = maxIno + 1 }
         if nextIno > Self.counterLimit {
             note(.counterExhausted, "next_ino \(nextIno) leaves no inode numbers to hand out")
             nextIno = maxIno + 1
         }
         if nextIno <= maxIno { note(.nextInoLow, "next_ino \(nextIno) is not above the highest inode \(maxIno)"); nextIno = maxIno + 1 }
-        let table = InodeTable(recs)
-        var badName = [Bool](repeating: false, count: recs.count)
+        let table = InodeTable(facts)
+        var badName = [Bool](repeating: false, count: facts.count)
         for ino in badNameInos { if let i = table.position(ino) { badName[i] = true } }
 
         // Intents: each must name live files; ids unique and below next_intent.
         var intents: [IntentRecord] = []
-        var removing = [Bool](repeating: false, count: recs.count)
+        var removing = [Bool](repeating: false, count: facts.count)
         var seenIntent: Set<UInt64> = []
-        for i in input.content.intents {
-            func isFile(_ n: InodeNumber) -> Bool { table.position(n.raw).map { recs[$0].kind == .file } ?? false }
+        for i in input.intents {
+            func isFile(_ n: InodeNumber) -> Bool { table.position(n.raw).map { table[$0].kind == .file } ?? false }
             if !isFile(i.ino1) || (i.kind == .swapExtents && !isFile(i.ino2)) {
                 note(.intentInvalid, "intent \(i.id) (\(i.kind)) names an inode that is not a file; dropped"); continue
             }
@@ -146,76 +162,86 @@ struct StateRepair {
             note(.nextIntentLow, "next_intent \(nextIntent) is not above the highest intent \(maxID)"); nextIntent = maxID + 1
         }
 
-        // Pass 4: extent maps, each file on its own.
-        progress(4, 0, input.content.extents.count)
-        var files: [(pos: Int32, e: Extent)] = []
-        files.reserveCapacity(input.content.extents.count)
-        for e in input.content.extents {
+        // Pass 4: extent maps, each file on its own. `exts` is filtered in
+        // place from here to pass 5; it is sorted only when it is not in
+        // order already (a checkpoint stores it in inode and file order).
+        progress(4, 0, input.extents.count)
+        var exts: [(pos: Int32, e: Extent)] = []
+        exts.reserveCapacity(input.extents.count)
+        for e in input.extents {
             if let why = e.problem(in: sb) {
                 note(.extentOutside, "inode \(e.ino): extent at file block \(e.fileBlock) -> region block \(e.regionBlock) (+\(e.count)): \(why); removed, the range becomes a hole")
                 continue
             }
-            guard let p = table.position(e.ino.raw), recs[p].kind == .file else {
+            guard let p = table.position(e.ino.raw), table[p].kind == .file else {
                 note(.extentNoOwner, "extent -> region block \(e.regionBlock) (+\(e.count)) belongs to inode \(e.ino), which is not a file; removed")
                 continue
             }
-            files.append((Int32(p), Extent(fileBlock: e.fileBlock.raw, regionBlock: e.regionBlock.raw, count: e.count.raw)))
+            exts.append((Int32(p), Extent(fileBlock: e.fileBlock.raw, regionBlock: e.regionBlock.raw, count: e.count.raw)))
         }
-        if !files.isSorted(by: { ($0.pos, $0.e.fileBlock) < ($1.pos, $1.e.fileBlock) }) {
-            files.sort { ($0.pos, $0.e.fileBlock) < ($1.pos, $1.e.fileBlock) }
+        if !exts.isSorted(by: { ($0.pos, $0.e.fileBlock) < ($1.pos, $1.e.fileBlock) }) {
+            exts.sort { ($0.pos, $0.e.fileBlock) < ($1.pos, $1.e.fileBlock) }
         }
-        var all: [(pos: Int32, e: Extent)] = []
-        all.reserveCapacity(files.count)
+        var kept = 0
         var prevPos: Int32 = -1
         var prevEnd: UInt64 = 0
-        for (pos, original) in files {
-            var e = original
-            let ino = recs[Int(pos)].ino.raw
+        for k in 0..<exts.count {
+            let pos = exts[k].pos
+            var e = exts[k].e
+            let ino = table[Int(pos)].ino
             if pos == prevPos && e.fileBlock < prevEnd {
                 let cut = min(e.count, prevEnd - e.fileBlock)
                 note(.extentOverlap, "inode \(ino): file blocks [\(e.fileBlock), \(e.fileBlock + cut)) are mapped twice; the later mapping is cut")
                 guard cut < e.count else { continue }
                 e = Extent(fileBlock: e.fileBlock + cut, regionBlock: e.regionBlock + cut, count: e.count - cut)
             }
-            let unit = max(1, (UInt64(1) << recs[Int(pos)].allocShift) / bs)
+            let unit = max(1, (UInt64(1) << table[Int(pos)].allocShift) / bs)
             guard let a = Self.aligned(e, unit: unit) else {
                 note(.extentMisaligned, "inode \(ino): extent \(e) is not aligned to its allocation unit of \(unit) blocks; removed")
                 continue
             }
             if a != e { note(.extentMisaligned, "inode \(ino): extent \(e) is not aligned to its allocation unit of \(unit) blocks; trimmed") }
-            all.append((pos, a))
+            exts[kept] = (pos, a)
+            kept += 1
             prevPos = pos
             prevEnd = a.fileEnd
         }
+        exts.removeLast(exts.count - kept)
 
         // Pass 5: block ownership. Every data block is free or owned by exactly one extent.
-        progress(5, 0, all.count)
-        if !all.isSorted(by: { ($0.e.regionBlock, $0.pos) < ($1.e.regionBlock, $1.pos) }) {
-            all.sort { ($0.e.regionBlock, $0.pos) < ($1.e.regionBlock, $1.pos) }
+        // In region order, a later extent that starts below the end claimed so
+        // far is cross-linked. Cutting keeps the survivors in region order, so
+        // the owned ranges are merged as they are kept.
+        progress(5, 0, exts.count)
+        if !exts.isSorted(by: { ($0.e.regionBlock, $0.pos) < ($1.e.regionBlock, $1.pos) }) {
+            exts.sort { ($0.e.regionBlock, $0.pos) < ($1.e.regionBlock, $1.pos) }
         }
-        var kept: [(pos: Int32, e: Extent)] = []
-        kept.reserveCapacity(all.count)
+        var owned: [Ranges.R] = []
+        kept = 0
         var claimedEnd: UInt64 = 0
         var lastOwner: Int32 = 0
-        for (pos, original) in all {
-            var e = original
+        for k in 0..<exts.count {
+            let pos = exts[k].pos
+            var e = exts[k].e
             if e.regionBlock < claimedEnd {
                 let cut = min(e.count, claimedEnd - e.regionBlock)
-                let ino = recs[Int(pos)].ino.raw
-                note(.crossLinked, "region blocks [\(e.regionBlock), \(e.regionBlock + cut)) are claimed by inode \(recs[Int(lastOwner)].ino) and by inode \(ino) (file block \(e.fileBlock)); cut from inode \(ino), whose range becomes a hole")
+                let ino = table[Int(pos)].ino
+                note(.crossLinked, "region blocks [\(e.regionBlock), \(e.regionBlock + cut)) are claimed by inode \(table[Int(lastOwner)].ino) and by inode \(ino) (file block \(e.fileBlock)); cut from inode \(ino), whose range becomes a hole")
                 guard cut < e.count else { continue }
                 e = Extent(fileBlock: e.fileBlock + cut, regionBlock: e.regionBlock + cut, count: e.count - cut)
-                let unit = max(1, (UInt64(1) << recs[Int(pos)].allocShift) / bs)
+                let unit = max(1, (UInt64(1) << table[Int(pos)].allocShift) / bs)
                 guard let a = Self.aligned(e, unit: unit) else { continue }
                 e = a
             }
-            kept.append((pos, e))
+            exts[kept] = (pos, e)
+            kept += 1
+            if let l = owned.last, e.regionBlock <= l.end { owned[owned.count - 1].end = max(l.end, e.regionEnd) } else { owned.append((e.regionBlock, e.regionEnd)) }
             if e.regionEnd > claimedEnd { claimedEnd = e.regionEnd; lastOwner = pos }
         }
-        let owned = Ranges.union(kept.map { (start: $0.e.regionBlock, end: $0.e.regionEnd) })
+        exts.removeLast(exts.count - kept)
         let lo = sb.dataStartBlock.raw, hi = sb.dataEndBlock
         let expectedFree = Ranges.complement(owned, lo: lo, hi: hi)
-        let stored = input.content.free
+        let stored = input.free
         var storedValid: [Ranges.R] = []
         var storedSum: UInt64 = 0
         var mapProblem: String?
@@ -243,18 +269,18 @@ struct StateRepair {
         }
 
         // Pass 6: the directory tree. Every inode reachable from the root, once.
-        progress(6, 0, recs.count)
-        let n = recs.count
+        progress(6, 0, table.count)
+        let n = table.count
         var parent = [Int32](repeating: -1, count: n)
-        for i in 1..<max(n, 1) { parent[i] = table.position(recs[i].parent.raw).map(Int32.init) ?? -1 }
+        for i in 1..<max(n, 1) { parent[i] = table.position(table[i].parent).map(Int32.init) ?? -1 }
         var moves: [Int] = []                           // positions to move to /lost+found, in discovery order
         var moved = [Bool](repeating: false, count: n)
         func move(_ i: Int) { if !moved[i] { moved[i] = true; moves.append(i) } }
         for i in 1..<max(n, 1) where !removing[i] {
             if badName[i] { move(i); continue }
             let p = Int(parent[i])
-            if p < 0 || p == i || recs[p].kind != .directory || removing[p] {
-                note(.orphan, "inode \(recs[i].ino) (\"\(recs[i].nameString)\"): parent \(recs[i].parent) is missing or not a directory")
+            if p < 0 || p == i || table[p].kind != .directory || removing[p] {
+                note(.orphan, "inode \(table[i].ino) (\"\(entries.nameString(i))\"): parent \(table[i].parent) is missing or not a directory")
                 move(i)
             }
         }
@@ -267,7 +293,7 @@ struct StateRepair {
             var cur = start
             while !reached[cur] && !moved[cur] {
                 if stamp[cur] == Int32(start) {
-                    note(.directoryLoop, "directory \(recs[cur].ino) (\"\(recs[cur].nameString)\") is its own ancestor")
+                    note(.directoryLoop, "directory \(table[cur].ino) (\"\(entries.nameString(cur))\") is its own ancestor")
                     move(cur)
                     break
                 }
@@ -277,85 +303,94 @@ struct StateRepair {
             }
             for i in path { reached[i] = true }
         }
-        // Names taken twice in a directory: sort by a hash of (parent, name),
-        // compare the neighbours for real. No per-entry allocation.
-        var keyed: [(key: UInt64, pos: Int32)] = []
-        keyed.reserveCapacity(n)
-        for i in 1..<max(n, 1) where !removing[i] && !moved[i] {
-            let crc = recs[i].name.withUnsafeBytes { CRC32C.checksum($0, seed: UInt32(truncatingIfNeeded: recs[i].parent.raw)) }
-            keyed.append((recs[i].parent.raw << 32 ^ UInt64(crc), Int32(i)))
+        // Names taken twice in a directory: the earlier inode keeps the name.
+        for (earlier, i) in DuplicateNames.find(entries, parent: parent, include: { $0 > 0 && !removing[$0] && !moved[$0] }) {
+            note(.nameDuplicate, "directory \(table[i].parent): name \"\(entries.nameString(i))\" is taken by inode \(table[earlier].ino) and inode \(table[i].ino)")
+            move(i)
         }
-        keyed.sort { ($0.key, $0.pos) < ($1.key, $1.pos) }
-        var j = 0
-        while j < keyed.count {
-            var k = j + 1
-            while k < keyed.count && keyed[k].key == keyed[j].key { k += 1 }
-            if k - j > 1 {
-                var firstOf: [NameKey: Int32] = [:]
-                for (_, pos) in keyed[j..<k] {
-                    let r = recs[Int(pos)]
-                    let key = NameKey(parent: r.parent.raw, name: r.name)
-                    if let other = firstOf[key] {
-                        note(.nameDuplicate, "directory \(r.parent): name \"\(r.nameString)\" is taken by inode \(recs[Int(other)].ino) and inode \(r.ino)")
-                        move(Int(pos))
-                    } else {
-                        firstOf[key] = pos
-                    }
-                }
-            }
-            j = k
-        }
+        var directories = (0..<n).reduce(0) { table[$1].kind == .directory ? $0 + 1 : $0 }
         if !moves.isEmpty {
             // Rare: the full name table, to find /lost+found and free names in it.
             var names: [NameKey: Int32] = [:]
-            for i in 1..<n where !removing[i] && !moved[i] { names[NameKey(parent: recs[i].parent.raw, name: recs[i].name)] = Int32(i) }
+            for i in 1..<n where !removing[i] && !moved[i] { names[NameKey(parent: table[i].parent, name: entries.record(i).name)] = Int32(i) }
             let lfName = Array("lost+found".utf8)
-            var lf: Int
-            if let existing = names[NameKey(parent: 1, name: lfName)], recs[Int(existing)].kind == .directory {
+            let lf: Int
+            let lfIno: InodeNumber
+            if let existing = names[NameKey(parent: 1, name: lfName)], table[Int(existing)].kind == .directory {
                 lf = Int(existing)
+                lfIno = InodeNumber(table[lf].ino)
             } else {
                 let ino = max(nextIno, input.firstNewIno)
                 nextIno = ino + 1
                 var name = lfName
                 if names[NameKey(parent: 1, name: name)] != nil { name += Array(".\(ino)".utf8) }
                 let now = wallClockNanoseconds()
-                recs.append(InodeRecord(ino: InodeNumber(ino), parent: .root, kind: .directory, name: name, mode: 0o700,
-                                        atime: now, mtime: now, ctime: now, btime: now, generation: 1, nlink: 2,
-                                        allocShift: recs[0].allocShift))
-                lf = recs.count - 1
+                entries.append(InodeRecord(ino: InodeNumber(ino), parent: .root, kind: .directory, name: name, mode: 0o700,
+                                           atime: now, mtime: now, ctime: now, btime: now, generation: 1, nlink: 2,
+                                           allocShift: table[0].allocShift))
+                directories += 1
+                lf = entries.count - 1
+                lfIno = InodeNumber(ino)
                 names[NameKey(parent: 1, name: name)] = Int32(lf)
             }
-            let lfIno = recs[lf].ino
             for i in moves {
-                var name = Array("#\(recs[i].ino)".utf8)
+                var r = entries.record(i)
+                var name = Array("#\(r.ino)".utf8)
                 var k = 1
-                while names[NameKey(parent: lfIno.raw, name: name)] != nil { name = Array("#\(recs[i].ino).\(k)".utf8); k += 1 }
-                recs[i].parent = lfIno
-                recs[i].name = name
+                while names[NameKey(parent: lfIno.raw, name: name)] != nil { name = Array("#\(r.ino).\(k)".utf8); k += 1 }
+                r.parent = lfIno
+                r.name = name
+                entries.replace(i, with: r)
                 names[NameKey(parent: lfIno.raw, name: name)] = Int32(i)
             }
         }
 
         // Pass 7: counts (links and sizes were set in pass 3; free space in pass 5).
         progress(7, 0, 1)
-        var c = CheckpointContent()
-        kept.sort { ($0.pos, $0.e.fileBlock) < ($1.pos, $1.e.fileBlock) }
-        c.extents.reserveCapacity(kept.count)
-        for (pos, e) in kept {
-            let ino = recs[Int(pos)].ino
-            if let l = c.extents.last, l.ino == ino, l.fileBlock.raw + l.count.raw == e.fileBlock,
+        if !exts.isSorted(by: { ($0.pos, $0.e.fileBlock) < ($1.pos, $1.e.fileBlock) }) {
+            exts.sort { ($0.pos, $0.e.fileBlock) < ($1.pos, $1.e.fileBlock) }
+        }
+        var extents: [ExtentRecord] = []
+        extents.reserveCapacity(exts.count)
+        for (pos, e) in exts {
+            let ino = InodeNumber(table[Int(pos)].ino)
+            if let l = extents.last, l.ino == ino, l.fileBlock.raw + l.count.raw == e.fileBlock,
                l.regionBlock.raw + l.count.raw == e.regionBlock {
-                c.extents[c.extents.count - 1].count = BlockCount(l.count.raw + e.count)
+                extents[extents.count - 1].count = BlockCount(l.count.raw + e.count)
             } else {
-                c.extents.append(ExtentRecord(ino: ino, fileBlock: FileBlock(e.fileBlock),
-                                              regionBlock: BlockNumber(e.regionBlock), count: BlockCount(e.count)))
+                extents.append(ExtentRecord(ino: ino, fileBlock: FileBlock(e.fileBlock),
+                                            regionBlock: BlockNumber(e.regionBlock), count: BlockCount(e.count)))
             }
         }
-        c.inodes = recs
-        c.free = expectedFree.map { BlockRange($0.start, $0.end - $0.start) }
-        c.intents = intents.sorted { $0.id < $1.id }
         progress(7, 1, 1)
-        return Output(content: c, nextIno: nextIno, nextIntentID: nextIntent, freeBlocks: freeBlocks)
+        return Output(inodes: entries, directories: directories, extents: extents,
+                      free: expectedFree.map { BlockRange($0.start, $0.end - $0.start) },
+                      intents: intents.sorted { $0.id < $1.id },
+                      nextIno: nextIno, nextIntentID: nextIntent, freeBlocks: freeBlocks)
+    }
+
+    /// Pass 3 on the fixed fields of one inode (its name is checked by the
+    /// caller): checks what needs nothing else and fixes it in place. O(1).
+    mutating func checkInode(_ r: inout InodeRecord, hasName: Bool, fallbackShift: UInt8) {
+        let ino = r.ino.raw
+        let bs = UInt64(sb.blockSize)
+        if ino == 1 && (r.kind != .directory || r.parent != .root || hasName) {
+            note(.rootBad, "the root inode is not a directory named \"\" whose parent is itself")
+            r.kind = .directory; r.parent = .root; r.name = []
+        }
+        if r.mode & ~0o7777 != 0 {
+            note(.inodeMode, "inode \(ino): mode \(String(r.mode, radix: 8)) has bits outside 07777")
+            r.mode &= 0o7777
+        }
+        if !InodeRecord.validAllocShifts.contains(r.allocShift) || UInt64(1) << r.allocShift < bs {
+            note(.inodeAllocUnit, "inode \(ino): allocation unit shift \(r.allocShift) is not valid for block size \(bs)")
+            r.allocShift = fallbackShift
+        }
+        if r.flags != 0 { note(.inodeFlags, "inode \(ino): flags 0x\(String(r.flags, radix: 16)) are not defined in format version 1"); r.flags = 0 }
+        if r.kind == .directory && r.size != 0 { note(.sizeWrong, "directory \(ino): size \(r.size), expected 0"); r.size = 0 }
+        if r.size > Geometry.maximumFileSize { note(.sizeWrong, "inode \(ino): size \(r.size) exceeds 2^60"); r.size = Geometry.maximumFileSize }
+        let links: UInt32 = r.kind == .directory ? 2 : 1
+        if r.nlink != links { note(.linkCount, "inode \(ino): link count \(r.nlink), expected \(links)"); r.nlink = links }
     }
 
     /// The largest part of `e` whose file block, region block and count are
@@ -378,39 +413,6 @@ struct NameKey: Hashable {
     func hash(into h: inout Hasher) {
         h.combine(parent)
         name.withUnsafeBytes { h.combine(bytes: $0) }
-    }
-}
-
-/// Inode number → position in a sorted array of inodes: a dense table when
-/// the numbers are dense (the usual case: they are handed out in order and
-/// never reused), else a binary search. O(inodes) memory either way.
-struct InodeTable {
-    private var inos: [UInt64]
-    private var dense: [Int32]
-
-    init(_ sorted: [InodeRecord]) {
-        inos = sorted.map(\.ino.raw)
-        let maxIno = inos.last ?? 0
-        if maxIno <= UInt64(inos.count) * 4 + 65536 {
-            dense = [Int32](repeating: -1, count: Int(maxIno) + 1)
-            for (i, ino) in inos.enumerated() { dense[Int(ino)] = Int32(i) }
-        } else {
-            dense = []
-        }
-    }
-
-    func position(_ ino: UInt64) -> Int? {
-        if !dense.isEmpty {
-            guard ino < UInt64(dense.count) else { return nil }
-            let p = dense[Int(ino)]
-            return p < 0 ? nil : Int(p)
-        }
-        var lo = 0, hi = inos.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if inos[mid] < ino { lo = mid + 1 } else { hi = mid }
-        }
-        return lo < inos.count && inos[lo] == ino ? lo : nil
     }
 }
 

@@ -151,6 +151,11 @@ public struct InodeRecord: Equatable, Sendable {
     /// Why a name is not valid, or nil: 1–255 bytes of UTF-8, no '/' or NUL, not "." or "..".
     /// O(n), one pass; names of plain ASCII never build a String.
     public static func nameProblem(_ name: [UInt8]) -> String? {
+        name.withUnsafeBytes { nameProblem($0) }
+    }
+
+    /// `nameProblem` of name bytes in place (fsck reads them on the media).
+    public static func nameProblem(_ name: UnsafeRawBufferPointer) -> String? {
         if name.isEmpty { return "empty name" }
         if name.count > maxNameLength { return "name is \(name.count) bytes; the limit is \(maxNameLength)" }
         var ascii = true
