@@ -137,7 +137,7 @@ public enum Fsck {
         found += first.found
         let replayHeader = CheckpointHeader(
             generation: ck.generation, replaySeq: ck.replaySeq, nextIno: InodeNumber(before.nextIno), nextIntentID: before.nextIntentID,
-            inodeCount: UInt64(before.inodes.count), extentCount: UInt64(before.extents.count),
+            inodeCount: UInt64(before.inodes.count), extentCount: UInt64(before.extentCount),
             freeExtentCount: UInt64(before.free.count), intentCount: UInt64(before.intents.count),
             freeBlocks: before.freeBlocks, chunkCount: 0, salt: sb.logSalt, time: 0)
         // (The outcome's content is read only when a transaction was applied.)
@@ -239,7 +239,7 @@ public enum Fsck {
         report.counts.inodes = finishedByEngine ?? c.inodes.count
         report.counts.directories = c.directories
         report.counts.files = report.counts.inodes - report.counts.directories
-        report.counts.extents = c.extents.count
+        report.counts.extents = c.extentCount
         report.counts.dataBlocks = sb.dataBlockCount.raw
         report.counts.freeBlocks = final.freeBlocks
         report.counts.usedBlocks = sb.dataBlockCount.raw - final.freeBlocks
