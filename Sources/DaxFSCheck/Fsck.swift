@@ -158,8 +158,9 @@ public enum Fsck {
         if outcome.applied > 0 {
             var second = StateRepair(sb: sb, context: "after log replay: ")
             let c = outcome.content
-            final = second.run(.init(inodes: InodeEntries(c.inodes), extents: c.extents, free: c.free, intents: c.intents, nextIno: outcome.nextIno, nextIntentID: outcome.nextIntentID,
-                                     claimedFreeBlocks: nil), progress: progress)
+            final = second.run(.init(inodes: InodeEntries(c.inodes), extents: c.extents, free: c.free, intents: c.intents,
+                                     nextIno: outcome.nextIno, nextIntentID: outcome.nextIntentID, claimedFreeBlocks: nil),
+                               progress: progress)
             found += second.found
         }
         for i in final.intents {
@@ -235,15 +236,14 @@ public enum Fsck {
         }
 
         if options.keepStateAtExit { KeptAtExit.states.withLock { $0 += [final.inodes.recordsInDRAM, before.inodes.recordsInDRAM] } }
-        let c = final
-        report.counts.inodes = finishedByEngine ?? c.inodes.count
-        report.counts.directories = c.directories
+        report.counts.inodes = finishedByEngine ?? final.inodes.count
+        report.counts.directories = final.directories
         report.counts.files = report.counts.inodes - report.counts.directories
-        report.counts.extents = c.extentCount
+        report.counts.extents = final.extentCount
         report.counts.dataBlocks = sb.dataBlockCount.raw
         report.counts.freeBlocks = final.freeBlocks
         report.counts.usedBlocks = sb.dataBlockCount.raw - final.freeBlocks
-        report.counts.pendingIntents = c.intents.count
+        report.counts.pendingIntents = final.intents.count
         report.exitStatus = report.problems.isEmpty ? FsckExit.clean : (allFixed ? FsckExit.corrected : FsckExit.uncorrected)
         report.elapsedNanoseconds = monotonicNanoseconds() - t0
         return report

@@ -9,8 +9,9 @@ import DaxFS
 /// `content` as a fresh checkpoint. Inode entries stay where they are (on the
 /// media, see `InodeEntries`) unless a pass changes them.
 ///
-/// Pure DRAM work. Memory is O(inodes + extents + free runs): it never
-/// allocates anything per block of the region.
+/// Writes nothing; reads the media only through `InodeEntries`. Memory is
+/// O(inodes + extents + free runs): it never allocates anything per block
+/// of the region.
 ///
 /// Policies (stated in the problem table and daxfs(8)):
 /// - cross-linked blocks stay with the extent that starts first in the
