@@ -123,11 +123,15 @@ enum EntryReader {
         }
         let sb = layout.sb
         let base = layout.slot(scan.slot).lowerBound + CheckpointHeader.chunksOffset
+        let ext = (ino: ExtentRecord.F.ino.offset, fileBlock: ExtentRecord.F.fileBlock.offset,
+                   regionBlock: ExtentRecord.F.regionBlock.offset, count: ExtentRecord.F.count.offset)
+        @inline(__always) func u64(_ o: Int) -> UInt64 { UInt64(littleEndian: p.loadUnaligned(fromByteOffset: o, as: UInt64.self)) }
         for (index, v) in scan.chunks {
             let chunkStart = base + index * CheckpointChunk.size
             if p.u32(chunkStart + CheckpointChunk.F.reserved.offset) != 0 { out.dirtyChunks.append(index) }
             var at = v.payloadOffset
             let end = v.payloadOffset + v.used
+            precondition(v.payloadOffset >= chunkStart && end <= chunkStart + CheckpointChunk.size && chunkStart + CheckpointChunk.size <= p.count)
             var n = 0
             entries: while n < v.count {
                 switch v.kind {
@@ -141,7 +145,9 @@ enum EntryReader {
                     out.inodes.appendOnMedia(offset: at, nameLength: e.nameLength)
                     at += e.size
                 case .extents:
-                    out.extents.append(ExtentRecord.decode(p, at: at))
+                    // In bounds: a verified extent chunk's entries fill exactly its used bytes.
+                    out.extents.append(ExtentRecord(ino: InodeNumber(u64(at + ext.ino)), fileBlock: FileBlock(u64(at + ext.fileBlock)),
+                                                    regionBlock: BlockNumber(u64(at + ext.regionBlock)), count: BlockCount(u64(at + ext.count))))
                     at += ExtentRecord.size
                 case .free:
                     out.free.append(BlockRange.decode(p, at: at))
@@ -183,14 +189,17 @@ enum EntryReader {
     /// in `limit`. The entry itself stays on the media (`InodeEntries`).
     static func scanInode(_ p: UnsafeRawBufferPointer, at o: Int, limit: Int)
         -> (ino: UInt64, size: Int, nameLength: Int, kindOK: Bool, clean: Bool)? {
-        typealias F = InodeRecord.F
-        guard limit >= InodeRecord.fixedSize, o + InodeRecord.fixedSize <= p.count else { return nil }
-        let nameLen = Int(p.u16(o + F.nameLength.offset))
+        guard limit >= InodeRecord.fixedSize, o >= 0, o + InodeRecord.fixedSize <= p.count else { return nil }
+        // The fixed part is in bounds, so its fields need no check of their own.
+        @inline(__always) func le<T: FixedWidthInteger>(_ offset: Int, _: T.Type = T.self) -> T {
+            T(littleEndian: p.loadUnaligned(fromByteOffset: o + offset, as: T.self))
+        }
+        let nameLen = Int(le(InodeAt.nameLength, UInt16.self))
         let size = InodeRecord.fixedSize + pad8(nameLen)
         guard size <= limit, o + size <= p.count else { return nil }
-        let kindOK = InodeKind(rawValue: p.u16(o + F.kind.offset)) != nil
-        let clean = allZero(p, o + F.reserved.offset, o + F.reserved.end)
+        let kindOK = InodeKind(rawValue: le(InodeAt.kind)) != nil
+        let clean = allZero(p, o + InodeAt.reserved, o + InodeAt.reservedEnd)
             && allZero(p, o + InodeRecord.fixedSize + nameLen, o + size)
-        return (p.u64(o + F.ino.offset), size, nameLen, kindOK, clean)
+        return (le(InodeAt.ino), size, nameLen, kindOK, clean)
     }
 }

@@ -5,20 +5,21 @@ import DaxFSFormat
 ///
 /// The inodes are grouped by parent with a counting sort (two passes over
 /// the parent positions), then each directory's names go into a small
-/// open-addressing table of (CRC32C of the name, position), probed
-/// linearly, at most half full, and reused from one directory to the next.
-/// It stays in the cache, where one table for the whole tree (megabytes)
-/// missed it on nearly every name. A probe reads a second name only when
-/// the CRCs agree.
-/// - Complexity: O(inodes + name bytes) expected; memory 8 bytes per inode
-///   plus a table of twice the largest directory.
+/// open-addressing table of (name CRC32C, position), probed linearly, at
+/// most half full, and reused from one directory to the next. It stays in
+/// the cache, where one table for the whole tree (megabytes) missed it on
+/// nearly every name. The CRCs come from pass 3 (`InodeFacts`), which read
+/// every name anyway; a second name is read only when two CRCs agree.
+/// - Complexity: O(inodes) expected, plus the length of the names whose
+///   CRCs agree; memory 8 bytes per inode plus a table of twice the
+///   largest directory.
 enum DuplicateNames {
     /// Every inode whose name an earlier inode of the same directory holds,
     /// as (earlier, later) positions: directories in position order, and in
     /// each the later inodes in position order. `parent[i]` is the position
     /// of inode i's parent; only the inodes for which `include` is true are
     /// looked at, and their parent positions must be valid.
-    static func find(_ entries: InodeEntries, parent: [Int32], include: (Int) -> Bool) -> [(earlier: Int, later: Int)] {
+    static func find(_ entries: InodeEntries, _ table: InodeTable, parent: [Int32], include: (Int) -> Bool) -> [(earlier: Int, later: Int)] {
         let n = parent.count
         // Counting sort by parent. After the placing loop, end[d] is where
         // directory d's children end, so they are order[end[d-1]..<end[d]].
@@ -45,7 +46,7 @@ enum DuplicateNames {
             for s in 0..<size { slots[s] = 0 }
             for k in from..<to {
                 let i = Int(order[k])
-                let crc = entries.withName(i) { CRC32C.checksum($0) }
+                let crc = table[i].nameCRC
                 var s = Int(truncatingIfNeeded: (UInt64(crc) &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
                 while slots[s] != 0 {
                     if UInt32(truncatingIfNeeded: slots[s] >> 32) == crc {

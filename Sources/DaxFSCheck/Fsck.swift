@@ -137,7 +137,7 @@ public enum Fsck {
         found += first.found
         let replayHeader = CheckpointHeader(
             generation: ck.generation, replaySeq: ck.replaySeq, nextIno: InodeNumber(before.nextIno), nextIntentID: before.nextIntentID,
-            inodeCount: UInt64(before.inodes.count), extentCount: UInt64(before.extents.count),
+            inodeCount: UInt64(before.inodes.count), extentCount: UInt64(before.extentCount),
             freeExtentCount: UInt64(before.free.count), intentCount: UInt64(before.intents.count),
             freeBlocks: before.freeBlocks, chunkCount: 0, salt: sb.logSalt, time: 0)
         // (The outcome's content is read only when a transaction was applied.)
@@ -158,8 +158,9 @@ public enum Fsck {
         if outcome.applied > 0 {
             var second = StateRepair(sb: sb, context: "after log replay: ")
             let c = outcome.content
-            final = second.run(.init(inodes: InodeEntries(c.inodes), extents: c.extents, free: c.free, intents: c.intents, nextIno: outcome.nextIno, nextIntentID: outcome.nextIntentID,
-                                     claimedFreeBlocks: nil), progress: progress)
+            final = second.run(.init(inodes: InodeEntries(c.inodes), extents: c.extents, free: c.free, intents: c.intents,
+                                     nextIno: outcome.nextIno, nextIntentID: outcome.nextIntentID, claimedFreeBlocks: nil),
+                               progress: progress)
             found += second.found
         }
         for i in final.intents {
@@ -235,15 +236,14 @@ public enum Fsck {
         }
 
         if options.keepStateAtExit { KeptAtExit.states.withLock { $0 += [final.inodes.recordsInDRAM, before.inodes.recordsInDRAM] } }
-        let c = final
-        report.counts.inodes = finishedByEngine ?? c.inodes.count
-        report.counts.directories = c.directories
+        report.counts.inodes = finishedByEngine ?? final.inodes.count
+        report.counts.directories = final.directories
         report.counts.files = report.counts.inodes - report.counts.directories
-        report.counts.extents = c.extents.count
+        report.counts.extents = final.extentCount
         report.counts.dataBlocks = sb.dataBlockCount.raw
         report.counts.freeBlocks = final.freeBlocks
         report.counts.usedBlocks = sb.dataBlockCount.raw - final.freeBlocks
-        report.counts.pendingIntents = c.intents.count
+        report.counts.pendingIntents = final.intents.count
         report.exitStatus = report.problems.isEmpty ? FsckExit.clean : (allFixed ? FsckExit.corrected : FsckExit.uncorrected)
         report.elapsedNanoseconds = monotonicNanoseconds() - t0
         return report

@@ -23,15 +23,22 @@ struct InodeEntries {
     /// in DRAM, -1 - its index in `records`.
     private var slots: [Int] = []
     private var records: [InodeRecord] = []
+    /// True while every entry appended had an inode number at or above the one before.
+    private var appendedInOrder = true
+    private var lastIno: UInt64 = 0
 
     /// No entries yet; `appendOnMedia` adds entries of `media`.
-    init(media: UnsafeRawBufferPointer) { self.media = media }
+    init(media: UnsafeRawBufferPointer) {
+        assert(InodeAt.matchFormat)
+        self.media = media
+    }
 
     /// The given records, all in DRAM.
     init(_ records: [InodeRecord]) {
         media = UnsafeRawBufferPointer(start: nil, count: 0)
         self.records = records
         slots = (0..<records.count).map { -1 - $0 }
+        appendedInOrder = records.isSorted { $0.ino < $1.ino }
     }
 
     var count: Int { slots.count }
@@ -47,20 +54,29 @@ struct InodeEntries {
         precondition(offset >= 0 && offset < 1 << 47 && nameLength < 1 << 16)
         precondition(offset + InodeRecord.fixedSize + nameLength <= media.count)
         slots.append(offset << 16 | nameLength)
+        noteAppended(ino(slots.count - 1))
     }
 
     mutating func append(_ r: InodeRecord) {
         records.append(r)
         slots.append(-records.count)
+        noteAppended(r.ino.raw)
+    }
+
+    private mutating func noteAppended(_ ino: UInt64) {
+        if ino < lastIno { appendedInOrder = false }
+        lastIno = ino
     }
 
     mutating func insert(_ r: InodeRecord, at i: Int) {
         records.append(r)
         slots.insert(-records.count, at: i)
+        appendedInOrder = false
     }
 
     /// Entry i takes record `r`, in DRAM from now on.
     mutating func replace(_ i: Int, with r: InodeRecord) {
+        appendedInOrder = false
         if slots[i] < 0 {
             records[-1 - slots[i]] = r
         } else {
@@ -79,7 +95,7 @@ struct InodeEntries {
     /// The inode number of entry i.
     func ino(_ i: Int) -> UInt64 {
         let s = slots[i]
-        return s < 0 ? records[-1 - s].ino.raw : UInt64(littleEndian: media.loadUnaligned(fromByteOffset: s >> 16, as: UInt64.self))
+        return s < 0 ? records[-1 - s].ino.raw : UInt64(littleEndian: media.loadUnaligned(fromByteOffset: (s >> 16) + InodeAt.ino, as: UInt64.self))
     }
 
     /// Entry i; for an entry on the media without its name (empty), which
@@ -88,20 +104,20 @@ struct InodeEntries {
     func fixedFields(_ i: Int) -> InodeRecord {
         let s = slots[i]
         if s < 0 { return records[-1 - s] }
-        typealias F = InodeRecord.F
         let o = s >> 16
         let p = media
-        @inline(__always) func le<T: FixedWidthInteger>(_ f: Field, _: T.Type = T.self) -> T {
-            T(littleEndian: p.loadUnaligned(fromByteOffset: o + f.offset, as: T.self))
+        @inline(__always) func le<T: FixedWidthInteger>(_ offset: Int, _: T.Type = T.self) -> T {
+            T(littleEndian: p.loadUnaligned(fromByteOffset: o + offset, as: T.self))
         }
+        typealias At = InodeAt
         return InodeRecord(
-            ino: InodeNumber(le(F.ino)), parent: InodeNumber(le(F.parent)),
-            kind: InodeKind(rawValue: le(F.kind)) ?? .file, name: [], mode: le(F.mode),
-            uid: le(F.uid), gid: le(F.gid), size: le(F.size),
-            change: le(F.change), atime: le(F.atime), mtime: le(F.mtime),
-            ctime: le(F.ctime), btime: le(F.btime),
-            generation: le(F.generation), nlink: le(F.nlink),
-            allocShift: le(F.allocShift), flags: le(F.flags))
+            ino: InodeNumber(le(At.ino)), parent: InodeNumber(le(At.parent)),
+            kind: InodeKind(rawValue: le(At.kind)) ?? .file, name: [], mode: le(At.mode),
+            uid: le(At.uid), gid: le(At.gid), size: le(At.size),
+            change: le(At.change), atime: le(At.atime), mtime: le(At.mtime),
+            ctime: le(At.ctime), btime: le(At.btime),
+            generation: le(At.generation), nlink: le(At.nlink),
+            allocShift: le(At.allocShift), flags: le(At.flags))
     }
 
     /// Entry i with its name.
@@ -131,21 +147,39 @@ struct InodeEntries {
         withName(a) { x in withName(b) { y in x.count == y.count && (x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0) } }
     }
 
-    /// Whether the entries are in inode number order. O(n).
-    var isSortedByIno: Bool {
-        var i = 1
-        while i < count { if ino(i) < ino(i - 1) { return false }; i += 1 }
-        return true
-    }
-
     /// Sorts the entries by inode number, keeping the stored order of equal
-    /// numbers. O(n log n).
+    /// numbers. O(1) when they were appended in order (a checkpoint stores
+    /// them so), else O(n log n).
     mutating func sortByIno() {
+        if appendedInOrder { return }
         let order = (0..<count).map { (ino: ino($0), index: $0) }.sorted { ($0.ino, $0.index) < ($1.ino, $1.index) }
         slots = order.map { slots[$0.index] }
+        appendedInOrder = true
+        lastIno = order.last?.ino ?? 0
     }
 
     /// Every entry as a record in DRAM, in order (for a repair or a log
     /// replay). O(n) allocations.
     func materialize() -> [InodeRecord] { (0..<count).map(record) }
+}
+
+/// The offsets of an inode record's fixed fields (man/daxfs.5), as
+/// literals the compiler folds into the loads. `InodeRecord.F`'s fields are
+/// lazy globals of another module: reading one is a call and a swift_once,
+/// for each field of each of 100,000 records. `matchFormat` holds them to
+/// `InodeRecord.F` (asserted whenever a debug build makes `InodeEntries`).
+enum InodeAt {
+    static let ino = 0, parent = 8, size = 16, change = 24, atime = 32, mtime = 40, ctime = 48, btime = 56
+    static let generation = 64, mode = 68, uid = 72, gid = 76, nlink = 80, kind = 84, allocShift = 86, flags = 87
+    static let nameLength = 88, reserved = 90, reservedEnd = 96
+
+    static var matchFormat: Bool {
+        typealias F = InodeRecord.F
+        return [ino, parent, size, change, atime, mtime, ctime, btime, generation, mode, uid, gid, nlink, kind,
+                allocShift, flags, nameLength, reserved, reservedEnd]
+            == [F.ino.offset, F.parent.offset, F.size.offset, F.change.offset, F.atime.offset, F.mtime.offset,
+                F.ctime.offset, F.btime.offset, F.generation.offset, F.mode.offset, F.uid.offset, F.gid.offset,
+                F.nlink.offset, F.kind.offset, F.allocShift.offset, F.flags.offset, F.nameLength.offset,
+                F.reserved.offset, F.reserved.end]
+    }
 }

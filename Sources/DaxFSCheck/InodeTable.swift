@@ -6,11 +6,13 @@ import DaxFSFormat
 struct InodeFacts {
     var ino: UInt64
     var parent: UInt64
+    /// CRC32C of the name (seed 0), for finding names taken twice.
+    var nameCRC: UInt32
     var kind: InodeKind
     var allocShift: UInt8
 
-    init(_ r: borrowing InodeRecord) {
-        ino = r.ino.raw; parent = r.parent.raw; kind = r.kind; allocShift = r.allocShift
+    init(_ r: borrowing InodeRecord, nameCRC: UInt32) {
+        ino = r.ino.raw; parent = r.parent.raw; kind = r.kind; allocShift = r.allocShift; self.nameCRC = nameCRC
     }
 }
 

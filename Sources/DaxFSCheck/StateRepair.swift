@@ -9,8 +9,9 @@ import DaxFS
 /// `content` as a fresh checkpoint. Inode entries stay where they are (on the
 /// media, see `InodeEntries`) unless a pass changes them.
 ///
-/// Pure DRAM work. Memory is O(inodes + extents + free runs): it never
-/// allocates anything per block of the region.
+/// Writes nothing; reads the media only through `InodeEntries`. Memory is
+/// O(inodes + extents + free runs): it never allocates anything per block
+/// of the region.
 ///
 /// Policies (stated in the problem table and daxfs(8)):
 /// - cross-linked blocks stay with the extent that starts first in the
@@ -49,12 +50,24 @@ struct StateRepair {
         /// Sorted by inode number.
         var inodes: InodeEntries
         var directories: Int
-        var extents: [ExtentRecord]
+        /// The extents by position in `inodes` (through `table`), in file
+        /// order; `extents` merges them as a checkpoint stores them.
+        var kept: [(pos: Int32, e: Extent)]
+        var table: InodeTable
+        var extentCount: Int
         var free: [BlockRange]
         var intents: [IntentRecord]
         var nextIno: UInt64
         var nextIntentID: UInt64
         var freeBlocks: UInt64
+
+        /// The extents as a checkpoint stores them. O(extents).
+        var extents: [ExtentRecord] {
+            var out: [ExtentRecord] = []
+            out.reserveCapacity(extentCount)
+            _ = StateRepair.merged(kept, table) { out.append($0) }
+            return out
+        }
 
         /// The state as a checkpoint stores it: every inode in DRAM, read
         /// from the media while it still holds the checked checkpoint. O(n).
@@ -72,6 +85,11 @@ struct StateRepair {
     /// any real use, so that handing out numbers can never overflow.
     static let counterLimit: UInt64 = 1 << 63
 
+    /// Constants of DaxFSFormat read once: each read of another module's
+    /// global is a call (and a swift_once), and pass 3 needs them per inode.
+    private let validAllocShifts = InodeRecord.validAllocShifts
+    private let maximumFileSize = Geometry.maximumFileSize
+
     init(sb: Superblock, context: String) { self.sb = sb; self.context = context }
 
     mutating func note(_ code: ProblemCode, _ message: String) { found.append(Found(code, context + message)) }
@@ -88,12 +106,13 @@ struct StateRepair {
         progress(3, 0, input.inodes.count)
         var entries = input.inodes
         input.inodes = InodeEntries([])
-        if !entries.isSortedByIno { entries.sortByIno() }
+        entries.sortByIno()
         var badNameInos: [UInt64] = []
         var facts: [InodeFacts] = []
         facts.reserveCapacity(entries.count + 2)
         let fallbackShift: UInt8 = UInt64(1) << 12 >= bs ? 12 : 21
         var live = 0
+        var directories = 0
         for k in 0..<entries.count {
             if k & 0xFFFF == 0 { progress(3, k, entries.count) }
             let ino = entries.ino(k)
@@ -102,19 +121,20 @@ struct StateRepair {
             if ino != 1 && !input.badKinds.isEmpty && input.badKinds.contains(ino) { note(.inodeBad, "inode \(ino): kind is neither file nor directory; dropped"); continue }
             if !input.dirtyPadding.isEmpty && input.dirtyPadding.contains(ino) { note(.inodeReserved, "inode \(ino): reserved or name padding bytes are not zero") }
             entries.move(k, to: live)
-            let stored = entries.fixedFields(live)
-            var r = stored
-            let nameProblem = ino == 1 ? nil : entries.withName(live) { InodeRecord.nameProblem($0) }
+            var r = entries.fixedFields(live)
+            let (nameProblem, nameCRC) = entries.withName(live) { name in
+                (ino == 1 ? nil : InodeRecord.nameProblem(name), CRC32C.checksum(name))
+            }
             if let why = nameProblem {
                 note(.inodeName, "inode \(ino): \(why)")
                 badNameInos.append(ino)
             }
-            checkInode(&r, hasName: entries.nameLength(live) > 0, fallbackShift: fallbackShift)
-            if r != stored {
+            if checkInode(&r, hasName: entries.nameLength(live) > 0, fallbackShift: fallbackShift) {
                 if ino != 1 { r.name = entries.record(live).name }    // the root's is empty now
                 entries.replace(live, with: r)
             }
-            facts.append(InodeFacts(r))
+            facts.append(InodeFacts(r, nameCRC: nameCRC))
+            if r.kind == .directory { directories += 1 }
             live += 1
         }
         entries.truncate(live)
@@ -125,7 +145,8 @@ struct StateRepair {
                                    ctime: now, btime: now, generation: 1, nlink: 2,
                                    allocShift: max(fallbackShift, UInt8(UInt64(sb.allocUnit).trailingZeroBitCount)))
             entries.insert(root, at: 0)
-            facts.insert(InodeFacts(root), at: 0)
+            facts.insert(InodeFacts(root, nameCRC: CRC32C.checksum([])), at: 0)
+            directories += 1
         }
         let maxIno = facts.last!.ino
         if nextIno <= maxIno && input.nextIno == nil { nextIno = maxIno + 1 }
@@ -164,12 +185,23 @@ struct StateRepair {
 
         // Pass 4: extent maps, each file on its own. `exts` is filtered in
         // place from here to pass 5; it is sorted only when it is not in
-        // order already (a checkpoint stores it in inode and file order).
+        // order already (a checkpoint stores it in inode and file order),
+        // which the loops that fill it note as they go.
         progress(4, 0, input.extents.count)
         var exts: [(pos: Int32, e: Extent)] = []
         exts.reserveCapacity(input.extents.count)
+        // The bounds `ExtentRecord.problem` computes on every call, once.
+        let maxFileBlocks = maximumFileSize / bs
+        let dataStart = sb.dataStartBlock.raw, dataEnd = sb.dataEndBlock
+        // Blocks per allocation unit by shift (pass 3 left only valid shifts).
+        let unitOf: [UInt64] = (0..<64).map { max(1, (UInt64(1) << UInt64($0)) / bs) }
+        var inFileOrder = true
         for e in input.extents {
-            if let why = e.problem(in: sb) {
+            let (fileEnd, fo) = e.fileBlock.raw.addingReportingOverflow(e.count.raw)
+            let (regionEnd, ro) = e.regionBlock.raw.addingReportingOverflow(e.count.raw)
+            let inBounds = e.ino.raw != 0 && e.count.raw != 0 && !fo && fileEnd <= maxFileBlocks
+                && !ro && e.regionBlock.raw >= dataStart && regionEnd <= dataEnd
+            if !inBounds, let why = e.problem(in: sb) {
                 note(.extentOutside, "inode \(e.ino): extent at file block \(e.fileBlock) -> region block \(e.regionBlock) (+\(e.count)): \(why); removed, the range becomes a hole")
                 continue
             }
@@ -177,11 +209,11 @@ struct StateRepair {
                 note(.extentNoOwner, "extent -> region block \(e.regionBlock) (+\(e.count)) belongs to inode \(e.ino), which is not a file; removed")
                 continue
             }
+            if let l = exts.last, (Int32(p), e.fileBlock.raw) < (l.pos, l.e.fileBlock) { inFileOrder = false }
             exts.append((Int32(p), Extent(fileBlock: e.fileBlock.raw, regionBlock: e.regionBlock.raw, count: e.count.raw)))
         }
-        if !exts.isSorted(by: { ($0.pos, $0.e.fileBlock) < ($1.pos, $1.e.fileBlock) }) {
-            exts.sort { ($0.pos, $0.e.fileBlock) < ($1.pos, $1.e.fileBlock) }
-        }
+        if !inFileOrder { exts.sort { ($0.pos, $0.e.fileBlock) < ($1.pos, $1.e.fileBlock) } }
+        var inRegionOrder = true
         var kept = 0
         var prevPos: Int32 = -1
         var prevEnd: UInt64 = 0
@@ -195,12 +227,13 @@ struct StateRepair {
                 guard cut < e.count else { continue }
                 e = Extent(fileBlock: e.fileBlock + cut, regionBlock: e.regionBlock + cut, count: e.count - cut)
             }
-            let unit = max(1, (UInt64(1) << table[Int(pos)].allocShift) / bs)
+            let unit = unitOf[Int(table[Int(pos)].allocShift)]
             guard let a = Self.aligned(e, unit: unit) else {
                 note(.extentMisaligned, "inode \(ino): extent \(e) is not aligned to its allocation unit of \(unit) blocks; removed")
                 continue
             }
             if a != e { note(.extentMisaligned, "inode \(ino): extent \(e) is not aligned to its allocation unit of \(unit) blocks; trimmed") }
+            if kept > 0, (a.regionBlock, pos) < (exts[kept - 1].e.regionBlock, exts[kept - 1].pos) { inRegionOrder = false }
             exts[kept] = (pos, a)
             kept += 1
             prevPos = pos
@@ -213,9 +246,7 @@ struct StateRepair {
         // far is cross-linked. Cutting keeps the survivors in region order, so
         // the owned ranges are merged as they are kept.
         progress(5, 0, exts.count)
-        if !exts.isSorted(by: { ($0.e.regionBlock, $0.pos) < ($1.e.regionBlock, $1.pos) }) {
-            exts.sort { ($0.e.regionBlock, $0.pos) < ($1.e.regionBlock, $1.pos) }
-        }
+        if !inRegionOrder { exts.sort { ($0.e.regionBlock, $0.pos) < ($1.e.regionBlock, $1.pos) } }
         var owned: [Ranges.R] = []
         kept = 0
         var claimedEnd: UInt64 = 0
@@ -229,8 +260,7 @@ struct StateRepair {
                 note(.crossLinked, "region blocks [\(e.regionBlock), \(e.regionBlock + cut)) are claimed by inode \(table[Int(lastOwner)].ino) and by inode \(ino) (file block \(e.fileBlock)); cut from inode \(ino), whose range becomes a hole")
                 guard cut < e.count else { continue }
                 e = Extent(fileBlock: e.fileBlock + cut, regionBlock: e.regionBlock + cut, count: e.count - cut)
-                let unit = max(1, (UInt64(1) << table[Int(pos)].allocShift) / bs)
-                guard let a = Self.aligned(e, unit: unit) else { continue }
+                guard let a = Self.aligned(e, unit: unitOf[Int(table[Int(pos)].allocShift)]) else { continue }
                 e = a
             }
             exts[kept] = (pos, e)
@@ -287,9 +317,7 @@ struct StateRepair {
         var reached = [Bool](repeating: false, count: n)
         if n > 0 { reached[0] = true }
         var stamp = [Int32](repeating: -1, count: n)     // stamp[i] == walk: i is on the current path
-        var path: [Int] = []
         for start in 1..<max(n, 1) where !removing[start] {
-            path.removeAll(keepingCapacity: true)
             var cur = start
             while !reached[cur] && !moved[cur] {
                 if stamp[cur] == Int32(start) {
@@ -298,17 +326,17 @@ struct StateRepair {
                     break
                 }
                 stamp[cur] = Int32(start)
-                path.append(cur)
                 cur = Int(parent[cur])
             }
-            for i in path { reached[i] = true }
+            // The path walked is reached: follow it again (no list of it kept).
+            cur = start
+            while cur >= 0 && !reached[cur] && stamp[cur] == Int32(start) { reached[cur] = true; cur = Int(parent[cur]) }
         }
         // Names taken twice in a directory: the earlier inode keeps the name.
-        for (earlier, i) in DuplicateNames.find(entries, parent: parent, include: { $0 > 0 && !removing[$0] && !moved[$0] }) {
+        for (earlier, i) in DuplicateNames.find(entries, table, parent: parent, include: { $0 > 0 && !removing[$0] && !moved[$0] }) {
             note(.nameDuplicate, "directory \(table[i].parent): name \"\(entries.nameString(i))\" is taken by inode \(table[earlier].ino) and inode \(table[i].ino)")
             move(i)
         }
-        var directories = (0..<n).reduce(0) { table[$1].kind == .directory ? $0 + 1 : $0 }
         if !moves.isEmpty {
             // Rare: the full name table, to find /lost+found and free names in it.
             var names: [NameKey: Int32] = [:]
@@ -347,31 +375,24 @@ struct StateRepair {
 
         // Pass 7: counts (links and sizes were set in pass 3; free space in pass 5).
         progress(7, 0, 1)
-        if !exts.isSorted(by: { ($0.pos, $0.e.fileBlock) < ($1.pos, $1.e.fileBlock) }) {
+        // Back to file order. When pass 5 did not sort, `exts` is still in it:
+        // cutting moves an extent's start up inside its own file range.
+        if !inRegionOrder && !exts.isSorted(by: { ($0.pos, $0.e.fileBlock) < ($1.pos, $1.e.fileBlock) }) {
             exts.sort { ($0.pos, $0.e.fileBlock) < ($1.pos, $1.e.fileBlock) }
         }
-        var extents: [ExtentRecord] = []
-        extents.reserveCapacity(exts.count)
-        for (pos, e) in exts {
-            let ino = InodeNumber(table[Int(pos)].ino)
-            if let l = extents.last, l.ino == ino, l.fileBlock.raw + l.count.raw == e.fileBlock,
-               l.regionBlock.raw + l.count.raw == e.regionBlock {
-                extents[extents.count - 1].count = BlockCount(l.count.raw + e.count)
-            } else {
-                extents.append(ExtentRecord(ino: ino, fileBlock: FileBlock(e.fileBlock),
-                                            regionBlock: BlockNumber(e.regionBlock), count: BlockCount(e.count)))
-            }
-        }
+        let extentCount = Self.merged(exts, table) { _ in }
         progress(7, 1, 1)
-        return Output(inodes: entries, directories: directories, extents: extents,
+        return Output(inodes: entries, directories: directories, kept: exts, table: table, extentCount: extentCount,
                       free: expectedFree.map { BlockRange($0.start, $0.end - $0.start) },
                       intents: intents.sorted { $0.id < $1.id },
                       nextIno: nextIno, nextIntentID: nextIntent, freeBlocks: freeBlocks)
     }
 
     /// Pass 3 on the fixed fields of one inode (its name is checked by the
-    /// caller): checks what needs nothing else and fixes it in place. O(1).
-    mutating func checkInode(_ r: inout InodeRecord, hasName: Bool, fallbackShift: UInt8) {
+    /// caller): checks what needs nothing else and fixes it in place.
+    /// Returns whether it changed anything. O(1).
+    mutating func checkInode(_ r: inout InodeRecord, hasName: Bool, fallbackShift: UInt8) -> Bool {
+        let before = found.count
         let ino = r.ino.raw
         let bs = UInt64(sb.blockSize)
         if ino == 1 && (r.kind != .directory || r.parent != .root || hasName) {
@@ -382,15 +403,37 @@ struct StateRepair {
             note(.inodeMode, "inode \(ino): mode \(String(r.mode, radix: 8)) has bits outside 07777")
             r.mode &= 0o7777
         }
-        if !InodeRecord.validAllocShifts.contains(r.allocShift) || UInt64(1) << r.allocShift < bs {
+        if !validAllocShifts.contains(r.allocShift) || UInt64(1) << r.allocShift < bs {
             note(.inodeAllocUnit, "inode \(ino): allocation unit shift \(r.allocShift) is not valid for block size \(bs)")
             r.allocShift = fallbackShift
         }
         if r.flags != 0 { note(.inodeFlags, "inode \(ino): flags 0x\(String(r.flags, radix: 16)) are not defined in format version 1"); r.flags = 0 }
         if r.kind == .directory && r.size != 0 { note(.sizeWrong, "directory \(ino): size \(r.size), expected 0"); r.size = 0 }
-        if r.size > Geometry.maximumFileSize { note(.sizeWrong, "inode \(ino): size \(r.size) exceeds 2^60"); r.size = Geometry.maximumFileSize }
+        if r.size > maximumFileSize { note(.sizeWrong, "inode \(ino): size \(r.size) exceeds 2^60"); r.size = maximumFileSize }
         let links: UInt32 = r.kind == .directory ? 2 : 1
         if r.nlink != links { note(.linkCount, "inode \(ino): link count \(r.nlink), expected \(links)"); r.nlink = links }
+        return found.count != before    // every problem above is fixed here
+    }
+
+    /// `exts` (by position in `table`, in file order) as a checkpoint stores
+    /// them: neighbours that continue each other in the file and in the
+    /// region are one extent. Calls `body` with each; returns how many. O(n).
+    static func merged(_ exts: [(pos: Int32, e: Extent)], _ table: InodeTable, _ body: (ExtentRecord) -> Void) -> Int {
+        var n = 0
+        var pending: ExtentRecord?
+        for (pos, e) in exts {
+            let ino = InodeNumber(table[Int(pos)].ino)
+            if let l = pending, l.ino == ino, l.fileBlock.raw + l.count.raw == e.fileBlock,
+               l.regionBlock.raw + l.count.raw == e.regionBlock {
+                pending!.count = BlockCount(l.count.raw + e.count)
+            } else {
+                if let l = pending { body(l); n += 1 }
+                pending = ExtentRecord(ino: ino, fileBlock: FileBlock(e.fileBlock), regionBlock: BlockNumber(e.regionBlock),
+                                       count: BlockCount(e.count))
+            }
+        }
+        if let l = pending { body(l); n += 1 }
+        return n
     }
 
     /// The largest part of `e` whose file block, region block and count are
