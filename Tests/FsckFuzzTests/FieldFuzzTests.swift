@@ -140,7 +140,7 @@ enum FsckCase {
             guard fix.exitStatus == 0 || fix.exitStatus == 1 else { return "fsck -y exited \(fix.exitStatus): \(fix.problems.map(\.message))" }
             let repaired = media.cacheImage
             let again = try Fsck.check(media: media, options: CheckOptions(mode: .repair, force: true))
-            if again.exitStatus != 0 || media.cacheImage != repaired {
+            if again.exitStatus != 0 || !media.cacheEquals(repaired) {
                 return "a second fsck -y was not a no-op (exit \(again.exitStatus)): \(again.problems.map(\.message)) after \(fix.problems.map(\.message))"
             }
             let recheck = try Fsck.check(media: RecordingMedia(image: repaired, isReadOnly: true, capturesPayloads: false),
