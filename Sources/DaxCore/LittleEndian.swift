@@ -9,11 +9,30 @@ extension UnsafeRawBufferPointer {
         precondition(offset >= 0 && offset + MemoryLayout<T>.size <= count, "getLE out of bounds")
         return T(littleEndian: loadUnaligned(fromByteOffset: offset, as: T.self))
     }
-    @inlinable public func u8(_ o: Int) -> UInt8 { getLE(o) }
-    @inlinable public func u16(_ o: Int) -> UInt16 { getLE(o) }
-    @inlinable public func u32(_ o: Int) -> UInt32 { getLE(o) }
-    @inlinable public func u64(_ o: Int) -> UInt64 { getLE(o) }
-    @inlinable public func i64(_ o: Int) -> Int64 { getLE(o) }
+    // The fixed widths are written out rather than forwarded to `getLE`: an
+    // optimised build specialises either way, but an unoptimised one (tests,
+    // and the sanitizer runs in CI) pays a generic metadata lookup per call
+    // through `getLE`, which made fsck's scans of the log 3 to 6 times slower.
+    @inlinable public func u8(_ o: Int) -> UInt8 {
+        precondition(o >= 0 && o < count, "getLE out of bounds")
+        return load(fromByteOffset: o, as: UInt8.self)
+    }
+    @inlinable public func u16(_ o: Int) -> UInt16 {
+        precondition(o >= 0 && o + 2 <= count, "getLE out of bounds")
+        return UInt16(littleEndian: loadUnaligned(fromByteOffset: o, as: UInt16.self))
+    }
+    @inlinable public func u32(_ o: Int) -> UInt32 {
+        precondition(o >= 0 && o + 4 <= count, "getLE out of bounds")
+        return UInt32(littleEndian: loadUnaligned(fromByteOffset: o, as: UInt32.self))
+    }
+    @inlinable public func u64(_ o: Int) -> UInt64 {
+        precondition(o >= 0 && o + 8 <= count, "getLE out of bounds")
+        return UInt64(littleEndian: loadUnaligned(fromByteOffset: o, as: UInt64.self))
+    }
+    @inlinable public func i64(_ o: Int) -> Int64 {
+        precondition(o >= 0 && o + 8 <= count, "getLE out of bounds")
+        return Int64(littleEndian: loadUnaligned(fromByteOffset: o, as: Int64.self))
+    }
     /// A copy of `length` bytes at `offset` (one memcpy).
     @inlinable public func bytes(_ offset: Int, _ length: Int) -> [UInt8] {
         precondition(offset >= 0 && length >= 0 && offset + length <= count, "bytes out of bounds")

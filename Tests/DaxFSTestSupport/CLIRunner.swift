@@ -149,6 +149,9 @@ public final class HeldCLI {
 
     public func signal(_ s: Int32) { kill(process.processIdentifier, s) }
 
+    /// A test that gives up early does not leave the process blocked behind it.
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+
     /// Drains the pipe (releasing the process), waits for it to exit, and
     /// returns what it printed (without the filler).
     public func finish() -> CLIResult {

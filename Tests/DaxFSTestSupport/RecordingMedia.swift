@@ -120,6 +120,11 @@ public final class RecordingMedia: PersistentMedia, @unchecked Sendable {
     public var mediaImage: [UInt8] { lock.withLock { state.media } }
     /// A copy of the cache image.
     public var cacheImage: [UInt8] { Array(bytes) }
+    /// Whether the cache image is `image`, byte for byte (memcmp: a generic
+    /// `==` over a megabyte costs a debug build tens of milliseconds).
+    public func cacheEquals(_ image: [UInt8]) -> Bool {
+        image.count == size && (size == 0 || image.withUnsafeBytes { memcmp($0.baseAddress!, storage, size) == 0 })
+    }
     /// The crash image with no pending piece persisted, i.e. `mediaImage`.
     public func crashNow() -> [UInt8] { mediaImage }
     /// The pieces not yet durable, in program order.

@@ -40,6 +40,22 @@ import DaxFSTestSupport
         // Every log record type is fuzzed, in the log of the image that holds them all.
         let log = try FuzzTargets.image(for: "log_inode")
         for t in LogRecord.RecordType.allCases { #expect(log.firstLogRecord(t) != nil, "no \(t.name) record in the log image") }
+        // The facts `LogImage` states about the records fuzzed.
+        let scan = LogScan.scan(media: RecordingMedia(image: log.bytes, isReadOnly: true, capturesPayloads: false),
+                                layout: log.layout, replaySeq: log.header.replaySeq)
+        let records = scan.transactions.flatMap(\.records)
+        func first(_ t: LogRecord.RecordType) -> LogRecord? { records.first { $0.type == t } }
+        if case .inode(let r) = first(.inode) { #expect(r.ino == 9 && r.parent == .root && r.name == Array("d".utf8) && r.kind == .file) }
+        else { Issue.record("no INODE record") }
+        if case .inodeAttr(let a) = first(.inodeAttr) { #expect(a.ino == .root && a.size == 0) } else { Issue.record("no INODE_ATTR record") }
+        if case .extentMap(let e) = first(.extentMap) { #expect(e.ino == 9 && e.fileBlock == 0 && e.count == 2) } else { Issue.record("no EXTENT_MAP record") }
+        #expect(first(.extentUnmap) == .extentUnmap(6, 0, 2))
+        #expect(first(.extentShift) == .extentShift(5, from: 2, delta: -1))
+        if case .intent(let i) = first(.intent) {
+            #expect(i.kind == .swapExtents && i.id == 1 && i.ino1 == 7 && i.ino2 == 8 && i.count == 5 && i.block1 == 0 && i.block2 == 0)
+        } else { Issue.record("no INTENT record") }
+        #expect(first(.intentProgress) == .intentProgress(id: 1, done: 1))
+        #expect(first(.extentSwap) == .extentSwap(ino1: 7, block1: 0, ino2: 8, block2: 0, count: 1))
     }
 
     /// Why damage to the slot that is not current is not a problem: a crash
@@ -140,7 +156,7 @@ enum FsckCase {
             guard fix.exitStatus == 0 || fix.exitStatus == 1 else { return "fsck -y exited \(fix.exitStatus): \(fix.problems.map(\.message))" }
             let repaired = media.cacheImage
             let again = try Fsck.check(media: media, options: CheckOptions(mode: .repair, force: true))
-            if again.exitStatus != 0 || media.cacheImage != repaired {
+            if again.exitStatus != 0 || !media.cacheEquals(repaired) {
                 return "a second fsck -y was not a no-op (exit \(again.exitStatus)): \(again.problems.map(\.message)) after \(fix.problems.map(\.message))"
             }
             let recheck = try Fsck.check(media: RecordingMedia(image: repaired, isReadOnly: true, capturesPayloads: false),

@@ -238,7 +238,7 @@ enum LogImage {
             return true
         case ("log_inode", "mode"): return v & ~0o7777 == 0
         case ("log_inode", "size"): return v <= maxSize
-        case ("log_inode", "parent"): return v == 2
+        case ("log_inode", "parent"): return directories.contains(v) && v != 1
         case ("log_inode", "name"):
             // name_len is 1: the name is the first byte, the rest is padding.
             let name = Array(new.prefix(1))
