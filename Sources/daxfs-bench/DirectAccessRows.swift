@@ -13,7 +13,7 @@ enum DirectAccessRows {
             title: "Direct access",
             layout: .comparisons,
             caption: "In-process, a warm file-backed region on /dev/shm. Without PMEM_IS_PMEM_FORCE=1 persist is msync (libpmem's path for a file that is not pmem); with it, cache-line flushes and a fence (the device-DAX path). The report's header says which.",
-            rows: [mappedStores(nonTemporal: false), mappedStores(nonTemporal: true), mapRelease(threadCPU: false), mapRelease(threadCPU: true)])
+            rows: [mappedStores(nonTemporal: false), mappedStores(nonTemporal: true), mapRelease])
     }
 
     /// Sequential stores through a write mapping of a 1 GiB file, made
@@ -57,49 +57,34 @@ enum DirectAccessRows {
     }
 
     /// Taking and releasing a read mapping of 4 KiB of an open `DaxFile`,
-    /// uncontended: the mean of 100,000 pairs per sample. The reference is a
-    /// copy-style read of the same 4 KiB (`Filesystem.read`).
-    ///
-    /// Timed by the wall clock, or (`threadCPU`) by the thread's CPU clock,
-    /// which leaves out the time the thread was not running: on a busy 2-core
-    /// VM the wall-clock figure doubles when another process takes the CPU,
-    /// and that is the scheduler's cost, not the mapping's.
-    static func mapRelease(threadCPU: Bool) -> BenchRow {
-        BenchRow(
-            name: "take and release a 4 KiB read mapping" + (threadCPU ? ", thread CPU time" : ""), unit: .nanoseconds, goal: .atMost(200),
-            reference: "Filesystem.read of the same 4 KiB (a copy)") { ctx in
-            let path = try EngineRows.region(ctx, size: 64 << 20)
-            defer { unlink(path) }
-            let fs = try Filesystem.mount(path)
-            defer { try? fs.unmount() }
-            let f = try fs.create("/small")
-            try fs.write(f, at: 0, [UInt8](repeating: 7, count: 1 << 20))
-            let file = try fs.open("/small")
-            let n = 100_000
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            let clock = threadCPU ? threadCPUNanoseconds : monotonicNanoseconds
-            let pair = try ctx.measurePair(warmup: 1, daxfs: {
-                let t0 = clock()
-                for i in 0..<n {
-                    let m = try file.map(UInt64(i & 255) * 4096, 4096, for: .read)
-                    m.release()
-                }
-                return Double(clock() - t0) / Double(n)
-            }, reference: {
-                let t0 = clock()
-                for i in 0..<n {
-                    _ = try buffer.withUnsafeMutableBytes { try fs.read(f, at: UInt64(i & 255) * 4096, into: $0) }
-                }
-                return Double(clock() - t0) / Double(n)
-            })
-            return .compared(daxfs: pair.daxfs, reference: pair.reference)
-        }
+    /// uncontended: the mean of 100,000 pairs per sample. The reference is a copy-style read of
+    /// the same 4 KiB (`Filesystem.read`).
+    static let mapRelease = BenchRow(
+        name: "take and release a 4 KiB read mapping", unit: .nanoseconds, goal: .atMost(200),
+        reference: "Filesystem.read of the same 4 KiB (a copy)") { ctx in
+        let path = try EngineRows.region(ctx, size: 64 << 20)
+        defer { unlink(path) }
+        let fs = try Filesystem.mount(path)
+        defer { try? fs.unmount() }
+        let f = try fs.create("/small")
+        try fs.write(f, at: 0, [UInt8](repeating: 7, count: 1 << 20))
+        let file = try fs.open("/small")
+        let n = 100_000
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let pair = try ctx.measurePair(warmup: 1, daxfs: {
+            let t0 = monotonicNanoseconds()
+            for i in 0..<n {
+                let m = try file.map(UInt64(i & 255) * 4096, 4096, for: .read)
+                m.release()
+            }
+            return Double(monotonicNanoseconds() - t0) / Double(n)
+        }, reference: {
+            let t0 = monotonicNanoseconds()
+            for i in 0..<n {
+                _ = try buffer.withUnsafeMutableBytes { try fs.read(f, at: UInt64(i & 255) * 4096, into: $0) }
+            }
+            return Double(monotonicNanoseconds() - t0) / Double(n)
+        })
+        return .compared(daxfs: pair.daxfs, reference: pair.reference)
     }
-}
-
-/// This thread's CPU time (CLOCK_THREAD_CPUTIME_ID), in nanoseconds.
-func threadCPUNanoseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
