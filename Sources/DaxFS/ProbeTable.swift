@@ -50,13 +50,13 @@ struct ProbeTable<E: ProbeEntry> {
         }
     }
 
-    /// The entry in slot `i` (from `find`).
     /// Runs `body` over the slots (nil where empty), in slot order, without
     /// copying the entries.
     func withSlots<R>(_ body: (UnsafeBufferPointer<E?>) throws -> R) rethrows -> R {
         try entries.withUnsafeBufferPointer(body)
     }
 
+    /// The entry in slot `i` (from `find`).
     subscript(slot i: Int) -> E {
         get { entries[i]! }
         _modify { yield &entries[i]! }
@@ -87,7 +87,7 @@ struct ProbeTable<E: ProbeEntry> {
 
     private mutating func resize(bits b: Int) {
         var oldEntries: [E?] = []
-        swap(&oldEntries, &entries)             // unique, so its entries can be moved out
+        swap(&oldEntries, &entries)             // usually unique (else the buffer access copies it once), so entries move out
         tags = [UInt32](repeating: 0, count: 1 << b)
         entries = [E?](repeating: nil, count: 1 << b)
         bits = b

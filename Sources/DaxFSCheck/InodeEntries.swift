@@ -39,6 +39,7 @@ struct InodeEntries {
         self.records = records
         slots = (0..<records.count).map { -1 - $0 }
         appendedInOrder = records.isSorted { $0.ino < $1.ino }
+        lastIno = records.last?.ino.raw ?? 0      // a later append below it must clear appendedInOrder
     }
 
     var count: Int { slots.count }
