@@ -31,9 +31,7 @@ public enum FsckImages {
         try fs.write(g, at: 0, [UInt8](repeating: 0x33, count: 100))
         try fs.create("/c/empty")
         try fs.unmount()
-        var o = Filesystem.Options()
-        o.checkpointOnUnmount = false
-        fs = try Filesystem.mount(r.path, options: o)
+        fs = try mountKeepingLog(r.path)
         let d = try fs.create("/d")
         try fs.write(d, at: 0, [UInt8](repeating: 0x44, count: 2 * 4096))
         try fs.create("/e")
@@ -225,9 +223,7 @@ extension FsckImages {
             for i in 0..<3 { try fs.write(s, at: UInt64(i) * 2 * 4096, [UInt8](repeating: byte &+ UInt8(i), count: 4096)) }
         }
         try fs.unmount()
-        var o = Filesystem.Options()
-        o.checkpointOnUnmount = false
-        fs = try Filesystem.mount(r.path, options: o)
+        fs = try mountKeepingLog(r.path)
         let d = try fs.create("/d")
         try fs.write(d, at: 0, [UInt8](repeating: 0x55, count: 2 * 4096))
         try fs.remove("/del")
@@ -235,5 +231,13 @@ extension FsckImages {
         try fs.swapExtents(try fs.lookup("/s1"), try fs.lookup("/s2"), toEOF: true, stepExtents: 1)
         try fs.unmount()
         return r.bytes
+    }
+
+    /// Mounts `path` so that its unmount leaves the changes in the log (no
+    /// checkpoint), for images whose log must hold records.
+    private static func mountKeepingLog(_ path: String) throws -> Filesystem {
+        var o = Filesystem.Options()
+        o.checkpointOnUnmount = false
+        return try Filesystem.mount(path, options: o)
     }
 }
