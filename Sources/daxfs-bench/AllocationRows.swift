@@ -3,9 +3,11 @@ import Glibc
 #endif
 import DaxCore
 import DaxFS
+import PMem
 
 /// Small allocations: 4 KiB at every other block of one file, on daxfs
-/// (`Filesystem.allocate`, one mount, warm region) and with `fallocate(2)`
+/// (`Filesystem.allocate`, one mount, every page of the data area
+/// faulted in first) and with `fallocate(2)`
 /// (`References.fallocateRate`) on ext4 (the reference of record) and XFS,
 /// each on a loop device over /dev/shm, measured alternately.
 enum AllocationRows {
@@ -31,10 +33,13 @@ enum AllocationRows {
                         options.durability = durability
                         let fs = try Filesystem.mount(path, options: options)
                         defer { try? fs.unmount() }
-                        // Warm: fault in the blocks the loop will allocate, then free them.
-                        let warm = try fs.create("/warm")
-                        try fs.allocate(warm, offset: 0, length: UInt64(calls) * 8192 + (64 << 20))
-                        try fs.remove("/warm")
+                        // Warm: fault in every page of the data area. Rounds land
+                        // wherever the allocator puts them, and a page of a
+                        // /dev/shm file faulted in during the loop would time
+                        // tmpfs's page allocation, which device-DAX never pays.
+                        guard let mapping = fs.media as? MappedRegion else { throw BenchSkip("the region is not a libpmem mapping") }
+                        let dataOffset = Int(fs.superblock.dataOffset)
+                        Calibration.prefault(mapping, offset: dataOffset, count: Int(peerSize) - dataOffset)
                         var round = 0
                         let pair = try ctx.measurePair(warmup: 1, daxfs: {
                             round += 1
