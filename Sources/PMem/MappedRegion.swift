@@ -181,14 +181,14 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
         }
     }
 
+    /// Non-temporal stores on both paths: the bytes go to memory without
+    /// first reading each line into the cache, which matters for the
+    /// allocator's zeroing of blocks nobody has touched for a while. On the
+    /// msync path the pages still become dirty and the next fence msyncs them.
     public func fill(_ byte: UInt8, at offset: Int, count: Int, site: CallSite) {
         check(offset, count)
-        if persistencePath == .flushAndFence {
-            _ = pmem_memset(base + offset, Int32(byte), count, daxfs_PMEM_F_MEM_NODRAIN | daxfs_PMEM_F_MEM_NONTEMPORAL)
-        } else {
-            memset(base + offset, Int32(byte), count)
-            addPending(offset, count)
-        }
+        _ = pmem_memset(base + offset, Int32(byte), count, daxfs_PMEM_F_MEM_NODRAIN | daxfs_PMEM_F_MEM_NONTEMPORAL)
+        if persistencePath == .msync { addPending(offset, count) }
     }
 
     /// One copy done by the kernel, with no bounce buffer, then a flush of
@@ -231,12 +231,14 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
     public func fence(site: CallSite) {
         precondition(!isReadOnly, "fence on a read-only mapping")
         if persistencePath == .flushAndFence { pmem_drain(); return }
-        let ranges = pending.withLock { p -> [Range<Int>] in
-            let r = p
-            p.removeAll(keepingCapacity: true)
+        // Take the list by moving it out (no copy); msync outside the mutex.
+        var ranges = pending.withLock { p -> [Range<Int>] in
+            var r: [Range<Int>] = []
+            swap(&r, &p)
             return r
         }
-        for r in MappedRegion.coalesce(ranges) {
+        MappedRegion.coalesce(&ranges)
+        for r in ranges {
             _ = pmem_msync(base + r.lowerBound, r.count)
         }
     }
@@ -254,18 +256,22 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
         }
     }
 
-    static func coalesce(_ ranges: [Range<Int>]) -> [Range<Int>] {
-        guard ranges.count > 1 else { return ranges }
-        var sorted = ranges.sorted { $0.lowerBound < $1.lowerBound }
-        var out: [Range<Int>] = [sorted.removeFirst()]
-        for r in sorted {
-            if r.lowerBound <= out[out.count - 1].upperBound {
-                out[out.count - 1] = out[out.count - 1].lowerBound..<max(out[out.count - 1].upperBound, r.upperBound)
+    /// Sorts `ranges` by start and merges overlapping or touching ones, in
+    /// place. O(n log n); no allocation for a uniquely referenced array.
+    static func coalesce(_ ranges: inout [Range<Int>]) {
+        guard ranges.count > 1 else { return }
+        ranges.sort { $0.lowerBound < $1.lowerBound }
+        var w = 0
+        for i in 1..<ranges.count {
+            let r = ranges[i]
+            if r.lowerBound <= ranges[w].upperBound {
+                ranges[w] = ranges[w].lowerBound..<max(ranges[w].upperBound, r.upperBound)
             } else {
-                out.append(r)
+                w += 1
+                ranges[w] = r
             }
         }
-        return out
+        ranges.removeLast(ranges.count - w - 1)
     }
 }
 
