@@ -156,27 +156,32 @@ struct FreeSpace {
         guard r.count.raw > 0, let i = byOffset.lastIndex(atOrBefore: r.start.raw) else { return false }
         let f = byOffset[i]
         guard r.start.raw < f.end, r.end <= f.end else { return false }
-        removeSized(f)
+        guard let si = bySize.find(SizedRun(f).key) else { preconditionFailure("free-space indexes disagree") }
         let left = FreeRun(start: f.start, count: r.start.raw - f.start)
         let right = FreeRun(start: r.end, count: f.end - r.end)
-        // The left part keeps the run's key, so it replaces the run in place.
-        if left.count > 0 {
+        // By offset, either part still lies between the run's neighbours, so
+        // it replaces the run in place. By size, the larger part takes the
+        // run's entry (usually in place: a large run stays near the top) and
+        // the smaller one, if any, is inserted.
+        switch (left.count > 0, right.count > 0) {
+        case (true, true):
             byOffset.replace(at: i, with: left)
-            bySize.insert(SizedRun(left))
-            if right.count > 0 { addRun(right) }
-        } else if right.count > 0 {
-            byOffset.replace(at: i, with: right)     // still between the neighbours
-            bySize.insert(SizedRun(right))
-        } else {
+            byOffset.insert(right)
+            let (big, small) = left.count >= right.count ? (left, right) : (right, left)
+            bySize.update(at: si, to: SizedRun(big))
+            bySize.insert(SizedRun(small))
+        case (true, false):
+            byOffset.replace(at: i, with: left)
+            bySize.update(at: si, to: SizedRun(left))
+        case (false, true):
+            byOffset.replace(at: i, with: right)
+            bySize.update(at: si, to: SizedRun(right))
+        case (false, false):
             byOffset.remove(at: i)
+            bySize.remove(at: si)
         }
         freeBlocks -= r.count.raw
         return true
-    }
-
-    private mutating func addRun(_ run: FreeRun) {
-        byOffset.insert(run)
-        bySize.insert(SizedRun(run))
     }
 
     private mutating func removeSized(_ run: FreeRun) {

@@ -223,6 +223,20 @@ struct SortedChunks<E: SortedElement>: Sequence {
         if i.slot == 0 { firstKeys[i.leaf] = e.key }
     }
 
+    /// Changes the element at `i` to `e`, whose key may differ: in place when
+    /// `e` still sorts between the neighbours (no element moves), else by a
+    /// remove and an insert. O(log n); O(1) in the in-place case.
+    mutating func update(at i: Index, to e: E) {
+        let p = index(before: i), n = index(after: i)
+        if (p.map { self[$0].key < e.key } ?? true) && (n == endIndex || e.key < self[n].key) {
+            leaves[i.leaf][i.slot] = e
+            if i.slot == 0 { firstKeys[i.leaf] = e.key }
+        } else {
+            remove(at: i)
+            insert(e)
+        }
+    }
+
     /// Applies `transform` to every element from `i` to the end. The
     /// transform must preserve the relative order of keys and keep the
     /// first transformed key above the key before `i`. O(n − i).

@@ -5,7 +5,9 @@ import DaxFSTestSupport
 
 /// The bulk paths of the in-DRAM range structures against plain models:
 /// `SortedChunks.removeSubrange`, `ExtentMap.unmap` over many extents and
-/// `FreeSpace.insertAll` (both its one-by-one and its merge path).
+/// `FreeSpace.insertAll` (both its one-by-one and its merge path), and
+/// `FreeSpace.remove` and `insert` against a block bitmap, through both of
+/// its indexes.
 @Suite struct RangeStructureTests {
     struct Item: SortedElement, Equatable { var key: Int }
 
@@ -131,6 +133,65 @@ import DaxFSTestSupport
             let again = a.insertAll(back.isEmpty ? base : back)
             #expect(!again)
             #expect(Array(a.runs) == before)
+        }
+    }
+    /// Random takes (whole runs, prefixes, suffixes, middles) and gives back,
+    /// against a bitmap of free blocks. After every step the offset index
+    /// must equal the bitmap's runs, and the size index must agree: the
+    /// largest run, and best fit for random sizes, as the bitmap gives them.
+    /// `remove` keeps the larger piece's size entry in place when it can and
+    /// moves it when it cannot; both cases occur here.
+    @Test(arguments: [1, 2, 3]) func removeAndInsertMatchABitmap(seed: UInt64) {
+        var rng = SeededRandom(seed: seed)
+        let n = 4096
+        var free = [Bool](repeating: true, count: n)
+        var fs = FreeSpace(sorted: [BlockRange(0, UInt64(n))])!
+        func modelRuns() -> [FreeRun] {
+            var out: [FreeRun] = []
+            var i = 0
+            while i < n {
+                guard free[i] else { i += 1; continue }
+                var j = i
+                while j < n && free[j] { j += 1 }
+                out.append(FreeRun(start: UInt64(i), count: UInt64(j - i)))
+                i = j
+            }
+            return out
+        }
+        for step in 0..<3000 {
+            let runs = modelRuns()
+            if !runs.isEmpty && (rng.below(3) > 0 || runs.count < 4) {
+                // Take part of a free run.
+                let r = runs[rng.below(runs.count)]
+                let off = UInt64(rng.below(Int(r.count))), len = 1 + UInt64(rng.below(Int(r.count - off)))
+                let ok = fs.remove(BlockRange(r.start + off, len))
+                #expect(ok, "step \(step)")
+                for b in (r.start + off)..<(r.start + off + len) { free[Int(b)] = false }
+            } else {
+                // Give back a random run of used blocks.
+                let used = (0..<n).filter { !free[$0] }
+                guard let s = used.randomElement(using: &rng) else { continue }
+                var e = s
+                while e + 1 < n && !free[e + 1] && rng.below(8) > 0 { e += 1 }
+                let ok = fs.insert(BlockRange(UInt64(s), UInt64(e - s + 1)))
+                #expect(ok, "step \(step)")
+                for b in s...e { free[b] = true }
+            }
+            let model = modelRuns()
+            #expect(Array(fs.runs) == model, "step \(step)")
+            #expect(fs.freeBlocks == UInt64(free.filter { $0 }.count))
+            let largest = model.max { ($0.count, $0.start) < ($1.count, $1.start) }
+            #expect(fs.largest == largest, "step \(step)")
+            let need = 1 + UInt64(rng.below(64))
+            let fit = model.filter { $0.count >= need }.min { ($0.count, $0.start) < ($1.count, $1.start) }
+            #expect(fs.bestFit(need: need, align: 1, scan: Int.max) == fit, "step \(step)")
+            // A block already free is refused and changes nothing.
+            if let r = model.first {
+                let refused = fs.remove(BlockRange(r.start, r.count + 1))
+                #expect(!refused)
+                let doubled = fs.insert(BlockRange(r.start, 1))
+                #expect(!doubled)
+            }
         }
     }
 }
