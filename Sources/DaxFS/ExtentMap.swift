@@ -114,9 +114,17 @@ struct ExtentMap: Sequence {
     func holes(in start: UInt64, _ end: UInt64) -> [Range<UInt64>] {
         var out: [Range<UInt64>] = []
         var at = start
-        for e in extents(overlapping: start, end) {
-            if e.fileBlock > at { out.append(at..<e.fileBlock) }
-            at = e.fileEnd
+        // Walks the tree directly: a range that is one hole (the common
+        // allocate) builds nothing but the result.
+        var i = tree.lastIndex(atOrBefore: start) ?? tree.startIndex
+        while i < tree.endIndex && at < end {
+            let e = tree[i]
+            if e.fileBlock >= end { break }
+            if e.fileEnd > at {
+                if e.fileBlock > at { out.append(at..<e.fileBlock) }
+                at = Swift.min(e.fileEnd, end)
+            }
+            i = tree.index(after: i)
         }
         if at < end { out.append(at..<end) }
         return out
