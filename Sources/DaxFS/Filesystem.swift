@@ -220,12 +220,17 @@ public final class Filesystem: @unchecked Sendable {
     /// Throws EBADF after `unmount`.
     func checkMounted() throws {
         let m = mountedFlag.withLock { mounted }
-        if !m { throw DaxError(.EBADF, "\(path) is not mounted any more").with("region", path) }
+        if !m { throw notMounted }
     }
 
+    private var notMounted: DaxError { DaxError(.EBADF, "\(path) is not mounted any more").with("region", path) }
+
+    /// Throws EBADF after `unmount`, EIO after a shutdown, EROFS on a
+    /// read-only mount. One acquisition of the mount lock.
     func checkWritable() throws {
-        try checkMounted()
-        if let why = mountedFlag.withLock({ shutDownReason }) {
+        let (m, shutDown) = mountedFlag.withLock { (mounted, shutDownReason) }
+        if !m { throw notMounted }
+        if let why = shutDown {
             throw DaxError(.EIO, "\(path) was shut down: \(why); unmount and mount again to finish it").with("region", path)
         }
         if isReadOnly {
