@@ -194,9 +194,9 @@ final class MetadataState: @unchecked Sendable {
             inodeBytes += r.encodedSize
             inos.append(r.ino)
             parents.append(r.parent)
-            crcs.append(CRC32C.checksum(r.name))
+            crcs.append(r.name.withUnsafeBytes { CRC32C.checksum($0) })
             names.append(r.name)
-            nodes.append(.passRetained(Inode(r)))
+            nodes.append(.passRetained(Inode(consume r)))      // moved: no copy of the record
         }
         func extent(_ e: ExtentRecord) { extents.append(e) }
         func free(_ r: BlockRange) { free.append(r) }
