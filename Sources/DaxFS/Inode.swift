@@ -31,7 +31,7 @@ final class Inode: @unchecked Sendable {
     /// Serialises direct pointers against block changes; see `InvalidateLock`.
     let invalidate = InvalidateLock()
 
-    init(_ record: InodeRecord) {
+    init(_ record: consuming InodeRecord) {
         ino = record.ino
         self.record = record
     }

@@ -122,11 +122,13 @@ final class MetadataState: @unchecked Sendable {
         var dirs: [Inode] = []
         var children: [[Int]] = []            // positions in `l`
         var parent: Inode? = nil, k = 0
+        var run: [Int] = []                   // the current run's children, added to children[k] when it ends
         for at in inos.indices where inos[at] != .root && (removed.isEmpty || !removed.contains(inos[at])) {
             if parent?.ino != parents[at] {
                 guard let p = inodes[parents[at]], p.isDirectory, !p.removing else {
                     throw Self.corrupt("inode \(inos[at]): parent \(parents[at]) is missing or not a directory")
                 }
+                if !run.isEmpty { children[k].append(contentsOf: run); run.removeAll(keepingCapacity: true) }
                 parent = p
                 if let g = group[p.ino] {
                     k = g
@@ -137,8 +139,9 @@ final class MetadataState: @unchecked Sendable {
                     children.append([])
                 }
             }
-            children[k].append(at)
+            run.append(at)
         }
+        if !run.isEmpty { children[k].append(contentsOf: run) }
         for (dir, kids) in zip(dirs, children) {
             if let (name, first, second) = dir.entries.insertAll(kids, of: l) {
                 throw Self.corrupt("inode \(second): name \"\(String(decoding: name, as: UTF8.self))\" is taken by inode \(first) in directory \(dir.ino)")
@@ -194,9 +197,9 @@ final class MetadataState: @unchecked Sendable {
             inodeBytes += r.encodedSize
             inos.append(r.ino)
             parents.append(r.parent)
-            crcs.append(CRC32C.checksum(r.name))
+            crcs.append(r.name.withUnsafeBytes { CRC32C.checksum($0) })
             names.append(r.name)
-            nodes.append(.passRetained(Inode(r)))
+            nodes.append(.passRetained(Inode(consume r)))      // moved: no copy of the record
         }
         func extent(_ e: ExtentRecord) { extents.append(e) }
         func free(_ r: BlockRange) { free.append(r) }

@@ -128,22 +128,32 @@ struct ProbeTable<E: ProbeEntry> {
         count -= 1
     }
 
-    /// Fills an empty table with `n` entries in one pass: `make(i)` is
-    /// called for i = 0, 1, ... n-1 in order (so a caller that makes entries
-    /// from objects in memory order reads them front to back); the entries
-    /// are radix-sorted by home slot (moved, not copied, in sequential
-    /// streams) and then written into the table front to back, so it is
-    /// swept once instead of written at random. Returns the first two
-    /// entries found with the same key; the table is then left empty.
+    /// Fills an empty table with `n` entries: `make(i)` is called for i =
+    /// 0, 1, ... n-1 in order (so a caller that makes entries from objects
+    /// in memory order reads them front to back). One counting-sort pass
+    /// groups the entries by the top 6 bits of their home slot (moved, not
+    /// copied, into 64 sequential streams, whose open cache lines fit in L1;
+    /// 1,024 streams thrashed it). The table is then written front to back,
+    /// one window of 1/64 of it per group: the window is cleared just before
+    /// its group goes in, so the probes stay in cache and each slot is
+    /// written from cold memory once (not cleared by a resize first and
+    /// probed at random later). An entry whose key is already in the table
+    /// is found by the probe that would place it (same key, same hash, same
+    /// home). Returns the first two entries found with the same key; the
+    /// table is then left empty.
     /// - Complexity: O(n + capacity).
     mutating func build(count n: Int, make: (Int) -> E) -> (E, E)? {
         precondition(count == 0, "ProbeTable.build needs an empty table")
-        reserveCapacity(n)
-        guard n > 0 else { return nil }
-        var a = UnsafeMutablePointer<E>.allocate(capacity: n)
-        var b = UnsafeMutablePointer<E>.allocate(capacity: n)
-        var ha = UnsafeMutablePointer<UInt64>.allocate(capacity: n)
-        var hb = UnsafeMutablePointer<UInt64>.allocate(capacity: n)
+        var bits = Swift.max(self.bits, 3)
+        while n > (1 << bits) / 4 * 3 { bits += 1 }
+        guard n > 0 else {
+            reserveCapacity(0)
+            return nil
+        }
+        let a = UnsafeMutablePointer<E>.allocate(capacity: n)
+        let b = UnsafeMutablePointer<E>.allocate(capacity: n)
+        let ha = UnsafeMutablePointer<UInt64>.allocate(capacity: n)
+        let hb = UnsafeMutablePointer<UInt64>.allocate(capacity: n)
         defer {
             a.deallocate(); b.deallocate(); ha.deallocate(); hb.deallocate()
         }
@@ -151,53 +161,79 @@ struct ProbeTable<E: ProbeEntry> {
             (a + i).initialize(to: make(i))
             ha[i] = a[i].hash
         }
-        // LSD radix sort by home slot (the top `bits` bits), in passes of at
-        // most 11 bits; each pass moves entries and hashes from a to b.
-        let passes = (bits + 10) / 11
-        var sorted = 0
-        for pass in 0..<passes {
-            let d = (bits - sorted + (passes - pass) - 1) / (passes - pass)
-            let shift = UInt64(64 - bits + sorted)
-            let mask = UInt64(1) << UInt64(d) - 1
-            var start = [Int](repeating: 0, count: (1 << d) + 1)
-            for i in 0..<n { start[Int(truncatingIfNeeded: (ha[i] >> shift) & mask) + 1] += 1 }
-            for g in 0..<(1 << d) { start[g + 1] += start[g] }
-            for i in 0..<n {
-                let g = Int(truncatingIfNeeded: (ha[i] >> shift) & mask)
-                let to = start[g]
-                start[g] = to + 1
-                (b + to).moveInitialize(from: a + i, count: 1)
-                hb[to] = ha[i]
-            }
-            swap(&a, &b)
-            swap(&ha, &hb)
-            sorted += d
-        }
-        // Entries with the same key have the same hash, so the same home:
-        // compare each with the earlier ones of its home.
-        var runStart = 0
-        for p in 1..<Swift.max(1, n) {
-            if home(ha[p - 1]) != home(ha[p]) { runStart = p; continue }
-            for q in runStart..<p where ha[q] == ha[p] && a[q].sameKey(as: a[p]) {
-                let pair = (a[q], a[p])
-                a.deinitialize(count: n)
-                return pair
-            }
-        }
-        // Each entry goes to its home or right after the previous one; the
-        // slots in between are then all taken, as linear probing requires.
-        var last = -1
-        var wrapped = n                          // from here on they ran past the end
+        // Group by the top `d` bits of the hash (the top bits of the home).
+        let d = Swift.min(bits, 6)
+        let shift = UInt64(64 - d)
+        let start = UnsafeMutablePointer<Int>.allocate(capacity: (1 << d) + 1)
+        defer { start.deallocate() }
+        start.initialize(repeating: 0, count: (1 << d) + 1)
+        @inline(__always) func group(_ h: UInt64) -> Int { Int(truncatingIfNeeded: h >> shift) }
+        for i in 0..<n { start[group(ha[i]) + 1] += 1 }
+        for g in 0..<(1 << d) { start[g + 1] += start[g] }
         for i in 0..<n {
-            let at = Swift.max(home(ha[i]), last + 1)
-            if at >= capacity { wrapped = i; break }
-            tags[at] = Self.tag(ha[i])
-            entries[at] = (a + i).move()
-            count += 1
-            last = at
+            let to = start[group(ha[i])]
+            start[group(ha[i])] = to + 1
+            (b + to).moveInitialize(from: a + i, count: 1)
+            hb[to] = ha[i]
         }
-        for i in wrapped..<n { place((a + i).move(), hash: ha[i]) }   // from slot 0 on
-        return nil
+        // Insert in group order (b), each probe from the entry's home: in
+        // the current window, or just past it where the group runs over,
+        // or (the last group only) wrapped round to the front. Slots below
+        // `ready` are initialised; every slot a probe reaches is.
+        let capacity = 1 << bits
+        let mask = capacity - 1
+        let homeShift = UInt64(64 - bits)
+        let windowShift = bits - d
+        var found: (slot: Int, at: Int)? = nil
+        var newEntries: [E?] = []
+        let newTags = [UInt32](unsafeUninitializedCapacity: capacity) { tags, tagsCount in
+            newEntries = [E?](unsafeUninitializedCapacity: capacity) { slots, slotsCount in
+                var ready = 0
+                @inline(__always) func clear(upTo end: Int) {
+                    while ready < end {
+                        tags[ready] = 0
+                        (slots.baseAddress! + ready).initialize(to: nil)
+                        ready += 1
+                    }
+                }
+                var g = -1
+                for k in 0..<n {
+                    let h = hb[k]
+                    if group(h) != g {
+                        g = group(h)
+                        clear(upTo: (g + 1) << windowShift)
+                    }
+                    let t = Self.tag(h)
+                    var i = Int(truncatingIfNeeded: h >> homeShift)
+                    while true {
+                        if i >= ready { clear(upTo: i + 1) }
+                        if tags[i] == 0 { break }
+                        if tags[i] == t && slots[i]!.sameKey(as: b[k]) {
+                            found = (i, k)
+                            break
+                        }
+                        i = (i + 1) & mask
+                    }
+                    if found != nil { break }
+                    tags[i] = t
+                    slots[i] = (b + k).move()
+                }
+                clear(upTo: capacity)
+                slotsCount = capacity
+            }
+            tagsCount = capacity
+        }
+        tags = newTags
+        entries = newEntries
+        self.bits = bits
+        guard let (slot, k) = found else {
+            count = n
+            return nil
+        }
+        let pair = (entries[slot]!, b[k])
+        (b + k).deinitialize(count: n - k)
+        self = ProbeTable()
+        return pair
     }
 }
 

@@ -9,10 +9,10 @@ public struct Field: Sendable, Hashable {
     public var offset: Int
     public var size: Int
     public var kind: Kind
-    public init(_ name: String, _ offset: Int, _ size: Int, _ kind: Kind) {
+    @inlinable public init(_ name: String, _ offset: Int, _ size: Int, _ kind: Kind) {
         self.name = name; self.offset = offset; self.size = size; self.kind = kind
     }
-    public var end: Int { offset + size }
+    @inlinable public var end: Int { offset + size }
 }
 
 /// A record type's layout: its name in man/daxfs.5 and its fields in order.

@@ -37,7 +37,7 @@ public struct InodeRecord: Equatable, Sendable {
     /// 1 to 255 bytes of UTF-8 without '/' or NUL; empty only for the root.
     public var name: [UInt8]
 
-    public init(ino: InodeNumber, parent: InodeNumber, kind: InodeKind, name: [UInt8], mode: UInt32,
+    @inlinable public init(ino: InodeNumber, parent: InodeNumber, kind: InodeKind, name: [UInt8], mode: UInt32,
                 uid: UInt32 = 0, gid: UInt32 = 0, size: UInt64 = 0, change: UInt64 = 0,
                 atime: Int64 = 0, mtime: Int64 = 0, ctime: Int64 = 0, btime: Int64 = 0,
                 generation: UInt32 = 0, nlink: UInt32 = 1, allocShift: UInt8 = 12, flags: UInt8 = 0) {
@@ -47,29 +47,42 @@ public struct InodeRecord: Equatable, Sendable {
         self.nlink = nlink; self.allocShift = allocShift; self.flags = flags
     }
 
-    public static let fixedSize = 96
-    public static let maxNameLength = 255
+    // Computed and inlinable, like `encodedSize`, so that another module's
+    // decode loop folds them to constants (a stored `static let` of another
+    // module is read through a call each time).
+    @inlinable public static var fixedSize: Int { 96 }
+    @inlinable public static var maxNameLength: Int { 255 }
     public static let validAllocShifts: [UInt8] = [12, 21, 30]
+    /// True for the shifts in `validAllocShifts`; a switch, not a search of
+    /// the array (it runs for every inode a mount decodes).
+    @inlinable public static func isValidAllocShift(_ s: UInt8) -> Bool {
+        switch s {
+        case 12, 21, 30: true
+        default: false
+        }
+    }
 
+    /// The fields, computed and inlinable (not stored) so that `decode`,
+    /// inlined into another module's loop, reads constant offsets.
     public enum F {
-        public static let ino = Field("ino", 0, 8, .u64)
-        public static let parent = Field("parent", 8, 8, .u64)
-        public static let size = Field("size", 16, 8, .u64)
-        public static let change = Field("change", 24, 8, .u64)
-        public static let atime = Field("atime", 32, 8, .i64)
-        public static let mtime = Field("mtime", 40, 8, .i64)
-        public static let ctime = Field("ctime", 48, 8, .i64)
-        public static let btime = Field("btime", 56, 8, .i64)
-        public static let generation = Field("generation", 64, 4, .u32)
-        public static let mode = Field("mode", 68, 4, .u32)
-        public static let uid = Field("uid", 72, 4, .u32)
-        public static let gid = Field("gid", 76, 4, .u32)
-        public static let nlink = Field("nlink", 80, 4, .u32)
-        public static let kind = Field("kind", 84, 2, .u16)
-        public static let allocShift = Field("alloc_shift", 86, 1, .u8)
-        public static let flags = Field("flags", 87, 1, .u8)
-        public static let nameLength = Field("name_len", 88, 2, .u16)
-        public static let reserved = Field("reserved", 90, 6, .bytes)
+        @inlinable public static var ino: Field { Field("ino", 0, 8, .u64) }
+        @inlinable public static var parent: Field { Field("parent", 8, 8, .u64) }
+        @inlinable public static var size: Field { Field("size", 16, 8, .u64) }
+        @inlinable public static var change: Field { Field("change", 24, 8, .u64) }
+        @inlinable public static var atime: Field { Field("atime", 32, 8, .i64) }
+        @inlinable public static var mtime: Field { Field("mtime", 40, 8, .i64) }
+        @inlinable public static var ctime: Field { Field("ctime", 48, 8, .i64) }
+        @inlinable public static var btime: Field { Field("btime", 56, 8, .i64) }
+        @inlinable public static var generation: Field { Field("generation", 64, 4, .u32) }
+        @inlinable public static var mode: Field { Field("mode", 68, 4, .u32) }
+        @inlinable public static var uid: Field { Field("uid", 72, 4, .u32) }
+        @inlinable public static var gid: Field { Field("gid", 76, 4, .u32) }
+        @inlinable public static var nlink: Field { Field("nlink", 80, 4, .u32) }
+        @inlinable public static var kind: Field { Field("kind", 84, 2, .u16) }
+        @inlinable public static var allocShift: Field { Field("alloc_shift", 86, 1, .u8) }
+        @inlinable public static var flags: Field { Field("flags", 87, 1, .u8) }
+        @inlinable public static var nameLength: Field { Field("name_len", 88, 2, .u16) }
+        @inlinable public static var reserved: Field { Field("reserved", 90, 6, .bytes) }
     }
 
     public static let layout = RecordLayout(name: "inode", size: fixedSize, fields: [
@@ -78,7 +91,7 @@ public struct InodeRecord: Equatable, Sendable {
     ])
 
     /// Encoded length: the fixed part plus the name padded to 8 bytes.
-    public var encodedSize: Int { InodeRecord.fixedSize + pad8(name.count) }
+    @inlinable public var encodedSize: Int { InodeRecord.fixedSize + pad8(name.count) }
 
     public func encode(into p: UnsafeMutableRawBufferPointer, at o: Int) {
         p.setLE(ino.raw, at: o + F.ino.offset)
@@ -106,7 +119,10 @@ public struct InodeRecord: Equatable, Sendable {
 
     /// Decodes and validates one inode at `o`, reading at most `limit` bytes.
     /// Throws EFSCORRUPTED naming the first problem. Never traps.
-    public static func decode(_ p: UnsafeRawBufferPointer, at o: Int, limit: Int) throws -> InodeRecord {
+    /// Inlined into its two callers: mount decodes 100,000 of them in a
+    /// row, and inlined, the record is built where it is used instead of
+    /// copied out of a call.
+    @inlinable @inline(__always) public static func decode(_ p: UnsafeRawBufferPointer, at o: Int, limit: Int) throws -> InodeRecord {
         guard o >= 0, limit >= fixedSize, o + fixedSize <= p.count else { throw corrupt("inode record truncated") }
         let nameLen = Int(p.u16(o + F.nameLength.offset))
         guard nameLen <= maxNameLength else { throw corrupt("inode name length \(nameLen) exceeds \(maxNameLength)") }
@@ -136,7 +152,7 @@ public struct InodeRecord: Equatable, Sendable {
     public func problem() -> String? {
         if ino.raw == 0 { return "inode number 0" }
         if parent.raw == 0 { return "parent inode number 0" }
-        if !InodeRecord.validAllocShifts.contains(allocShift) { return "allocation unit shift \(allocShift) is not 12, 21 or 30" }
+        if !InodeRecord.isValidAllocShift(allocShift) { return "allocation unit shift \(allocShift) is not 12, 21 or 30" }
         if size > Geometry.maximumFileSize { return "size \(size) exceeds the maximum file size" }
         if mode & ~0o7777 != 0 { return "mode \(String(mode, radix: 8)) has bits outside 07777" }
         if ino == .root {
@@ -171,6 +187,6 @@ public struct InodeRecord: Equatable, Sendable {
     public var nameString: String { String(decoding: name, as: UTF8.self) }
 }
 
-@inline(__always) public func pad8(_ n: Int) -> Int { (n + 7) & ~7 }
+@inlinable @inline(__always) public func pad8(_ n: Int) -> Int { (n + 7) & ~7 }
 
-func corrupt(_ message: String) -> DaxError { DaxError(.EFSCORRUPTED, message) }
+@usableFromInline func corrupt(_ message: String) -> DaxError { DaxError(.EFSCORRUPTED, message) }

@@ -14,27 +14,27 @@ extension BlockAddress {
 /// A block of the region, counted from offset 0 in units of the block size.
 public struct BlockNumber: BlockAddress {
     public var raw: UInt64
-    public init(_ raw: UInt64) { self.raw = raw }
+    @inlinable public init(_ raw: UInt64) { self.raw = raw }
     public static func + (a: BlockNumber, n: BlockCount) -> BlockNumber { BlockNumber(a.raw + n.raw) }
 }
 
 /// A block of a file: file offset divided by the block size.
 public struct FileBlock: BlockAddress {
     public var raw: UInt64
-    public init(_ raw: UInt64) { self.raw = raw }
+    @inlinable public init(_ raw: UInt64) { self.raw = raw }
     public static func + (a: FileBlock, n: BlockCount) -> FileBlock { FileBlock(a.raw + n.raw) }
 }
 
 /// A number of blocks.
 public struct BlockCount: BlockAddress {
     public var raw: UInt64
-    public init(_ raw: UInt64) { self.raw = raw }
+    @inlinable public init(_ raw: UInt64) { self.raw = raw }
 }
 
 /// An inode number. 1 is the root directory; numbers are never reused.
 public struct InodeNumber: BlockAddress {
     public var raw: UInt64
-    public init(_ raw: UInt64) { self.raw = raw }
+    @inlinable public init(_ raw: UInt64) { self.raw = raw }
     public static let root = InodeNumber(1)
 }
 
@@ -43,7 +43,7 @@ public struct InodeNumber: BlockAddress {
 /// live log from stale bytes.
 public struct LogSequence: BlockAddress {
     public var raw: UInt64
-    public init(_ raw: UInt64) { self.raw = raw }
+    @inlinable public init(_ raw: UInt64) { self.raw = raw }
     /// The following sequence; it wraps at 2^64 (a corrupt header's
     /// sequence must not trap replay; a wrapped one never matches).
     public var next: LogSequence { LogSequence(raw &+ 1) }

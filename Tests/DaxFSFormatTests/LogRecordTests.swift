@@ -26,6 +26,13 @@ func sampleRecords() -> [LogRecord] {
 }
 
 @Suite struct LogRecordTests {
+    /// The switch that decoding uses and the list that fsck and the man page use agree.
+    @Test func allocShiftSwitchMatchesTheList() {
+        for s in 0...UInt8.max {
+            #expect(InodeRecord.isValidAllocShift(s) == InodeRecord.validAllocShifts.contains(s), "shift \(s)")
+        }
+    }
+
     @Test func everyTypeRoundTrips() throws {
         #expect(Set(sampleRecords().map(\.type)) == Set(LogRecord.RecordType.allCases))
         for r in sampleRecords() {
