@@ -13,7 +13,8 @@ import Synchronization
 /// `PMEM_IS_PMEM_FORCE=1`) gives cache-line flushes plus a fence
 /// (`pmem_flush`/`pmem_drain`, non-temporal `pmem_memset`/`pmem_memcpy`);
 /// false (a file on tmpfs or a disk) gives `pmem_msync` of the flushed pages
-/// at each fence. Read-only mappings use mmap(2) with PROT_READ, so a
+/// at each fence, after a store fence (`fill` uses non-temporal stores on
+/// both paths). Read-only mappings use mmap(2) with PROT_READ, so a
 /// read-only user can never write.
 ///
 /// A region that is a regular file on the msync path (tmpfs, a disk file)
@@ -230,7 +231,11 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
 
     public func fence(site: CallSite) {
         precondition(!isReadOnly, "fence on a read-only mapping")
-        if persistencePath == .flushAndFence { pmem_drain(); return }
+        // Both paths start with a store fence: `fill` uses non-temporal
+        // stores on the msync path too, and those are weakly ordered, so they
+        // must be globally visible before msync writes the pages back.
+        pmem_drain()
+        if persistencePath == .flushAndFence { return }
         // Take the list by moving it out (no copy); msync outside the mutex.
         var ranges = pending.withLock { p -> [Range<Int>] in
             var r: [Range<Int>] = []
