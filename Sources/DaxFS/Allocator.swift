@@ -44,7 +44,7 @@ final class Allocator: @unchecked Sendable {
     private let lock = Lock()
     private var free: FreeSpace
     /// Reserved runs whose ALLOC records have not committed, by first block.
-    private var outstanding: [UInt64: BlockRange] = [:]
+    private var outstanding = ReservedRuns()
     let dataStart: UInt64
     let dataEnd: UInt64
     let blockSize: Int
@@ -56,7 +56,7 @@ final class Allocator: @unchecked Sendable {
         blockSize = Int(sb.blockSize)
     }
 
-    var freeBlocks: UInt64 { lock.withLock { free.freeBlocks + outstanding.values.reduce(0) { $0 + $1.count.raw } } }
+    var freeBlocks: UInt64 { lock.withLock { free.freeBlocks + outstanding.blocks } }
     var freeRunCount: Int { lock.withLock { free.runCount } }
     var largestFreeRun: UInt64 { lock.withLock { free.largest?.count ?? 0 } }
 
@@ -111,7 +111,7 @@ final class Allocator: @unchecked Sendable {
                 throw DaxError(.ENOSPC, "no space left: \(count) blocks wanted, \(free.freeBlocks) free" +
                                (align > 1 ? " (in runs aligned to \(align) blocks)" : ""))
             }
-            for run in r.runs { outstanding[run.start.raw] = run }
+            for run in r.runs { outstanding.insert(run) }
         }
         if r.runs.isEmpty { return nil }
         if !callerFills {
@@ -137,8 +137,7 @@ final class Allocator: @unchecked Sendable {
     /// commit (runs that did commit are left alone).
     func cancel(_ r: Reservation) {
         lock.withLock {
-            for run in r.runs where outstanding[run.start.raw] == run {
-                outstanding[run.start.raw] = nil
+            for run in r.runs where outstanding.remove(run) {
                 let ok = free.insert(run)
                 precondition(ok, "cancelled reservation overlaps free space")
             }
@@ -148,8 +147,8 @@ final class Allocator: @unchecked Sendable {
     /// The ALLOC record of a reserved run has committed: the run is owned now.
     func settle(_ run: BlockRange) {
         lock.withLock {
-            precondition(outstanding[run.start.raw] == run, "ALLOC committed for \(run), which was not reserved")
-            outstanding[run.start.raw] = nil
+            let wasReserved = outstanding.remove(run)
+            precondition(wasReserved, "ALLOC committed for \(run), which was not reserved")
         }
     }
 
@@ -181,7 +180,7 @@ final class Allocator: @unchecked Sendable {
     /// sorted by start. O(n + r log r).
     func checkpointRuns() -> [BlockRange] {
         lock.withLock {
-            var extra = Array(outstanding.values)
+            var extra = outstanding.runs
             if extra.isEmpty { return free.runs.map { BlockRange($0.start, $0.count) } }
             extra.sort { $0.start < $1.start }
             var out: [BlockRange] = []
