@@ -253,20 +253,22 @@ final class MetadataState: @unchecked Sendable {
     /// large: a punch of 100,000 extents frees them in O(n), not in 100,000
     /// tree updates). Throws at the first record that does not fit.
     func applyAll(_ records: [LogRecord], live: Bool) throws {
-        var i = 0
-        while i < records.count {
-            if case .free = records[i] {
-                var runs: [BlockRange] = []
-                while i < records.count, case .free(let run) = records[i] { runs.append(run); i += 1 }
-                if runs.count == 1 {
-                    try apply(.free(runs[0]), live: live)
-                } else if !allocator.releaseAll(runs) {
-                    throw Self.corrupt("FREE of blocks among \(runs.count) runs that are already free")
+        try records.withUnsafeBufferPointer { rs in     // records are borrowed in place, never copied
+            var i = 0
+            while i < rs.count {
+                if case .free = rs[i] {
+                    var runs: [BlockRange] = []
+                    while i < rs.count, case .free(let run) = rs[i] { runs.append(run); i += 1 }
+                    if runs.count == 1 {
+                        try apply(.free(runs[0]), live: live)
+                    } else if !allocator.releaseAll(runs) {
+                        throw Self.corrupt("FREE of blocks among \(runs.count) runs that are already free")
+                    }
+                    continue
                 }
-                continue
+                try apply(rs[i], live: live)
+                i += 1
             }
-            try apply(records[i], live: live)
-            i += 1
         }
     }
 

@@ -33,8 +33,13 @@ public struct TransactionHeader: Equatable, Sendable {
 
 public enum Transaction {
     /// The encoded size of a transaction holding `records`.
+    /// Records are read in place (borrowed), never copied.
     public static func encodedSize(_ records: [LogRecord]) -> Int {
-        records.reduce(TransactionHeader.size) { $0 + $1.encodedSize }
+        records.withUnsafeBufferPointer { rs in
+            var n = TransactionHeader.size
+            for i in rs.indices { n += rs[i].encodedSize }
+            return n
+        }
     }
 
     /// Encodes a whole transaction into `p` at `o` (which must have room).
@@ -43,9 +48,11 @@ public enum Transaction {
     public static func encode(_ records: [LogRecord], seq: LogSequence, salt: UInt64, seed: UInt32,
                               into p: UnsafeMutableRawBufferPointer, at o: Int) -> Int {
         var at = o + TransactionHeader.size
-        for r in records {
-            r.encode(into: p, at: at, seed: seed)
-            at += r.encodedSize
+        records.withUnsafeBufferPointer { rs in          // borrowed in place: no copy of any record
+            for i in rs.indices {
+                rs[i].encode(into: p, at: at, seed: seed)
+                at += rs[i].encodedSize
+            }
         }
         let len = at - o
         p.setLE(TransactionHeader.magic, at: o + TransactionHeader.F.magic.offset)
