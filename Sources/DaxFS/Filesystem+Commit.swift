@@ -12,11 +12,19 @@ extension Filesystem {
     ///    to them;
     /// 2. if the transaction does not fit in the rest of the log, a
     ///    checkpoint runs first and the log restarts;
-    /// 3. the transaction is appended and fenced: the commit point (with
-    ///    `Durability.deferred` the fence is left to the next one, see there);
+    /// 3. the transaction is appended and fenced: the commit point;
     /// 4. its records are applied to the DRAM state, its reservations settle;
     /// 5. a checkpoint runs if the replay length or the space map outgrew
     ///    their thresholds.
+    ///
+    /// With `Durability.deferred`, a transaction that only adds
+    /// (`TransactionBuilder.canStage`) is staged instead (`Journal.stage`):
+    /// step 1 is only a drain of this thread's stores (they are complete, and
+    /// the fence that later writes the staged log makes them durable), and
+    /// step 3 puts it in the staging buffer. Any other transaction first
+    /// writes the staged ones, so the log stays in order; one that frees
+    /// blocks is then fenced even when deferred, because the freed blocks
+    /// may be handed out and zeroed at once.
     ///
     /// On a throw (ENOSPC when the metadata no longer fits a checkpoint slot)
     /// nothing was logged and the caller's reservations are cancelled here.
@@ -29,11 +37,25 @@ extension Filesystem {
         do {
             try logLock.withLock {
                 try admit(tx)
-                if tx.dataPending && !options.faults.contains(.noFenceBeforeCommit) {
-                    media.fence()                       // zeroes and data durable before the records that expose them
+                let faults = options.faults
+                let stage = options.durability == .deferred && size <= Journal.stageCapacity && tx.canStage
+                if stage {
+                    // Complete this thread's zeroes and data; the fence that
+                    // writes the staged log makes them durable before it.
+                    if tx.dataPending && !faults.contains(.noFenceBeforeCommit) { media.drain() }
+                } else {
+                    journal.writeStaged(faults: faults)  // earlier transactions first: the log stays in order
+                    if tx.dataPending && !faults.contains(.noFenceBeforeCommit) {
+                        media.fence()                   // zeroes and data durable before the records that expose them
+                    }
                 }
                 if !journal.fits(size) { try checkpointLocked() }
-                journal.append(tx.records, faults: options.faults, fence: options.durability == .eachOperation)
+                if stage {
+                    journal.stage(tx.records, faults: faults)
+                } else {
+                    journal.append(tx.records, faults: faults,
+                                   fence: options.durability == .eachOperation || tx.freesBlocks)
+                }
                 do {
                     try state.applyAll(tx.records, live: true)
                 } catch {
@@ -45,7 +67,7 @@ extension Filesystem {
             for r in tx.reservations { state.allocator.cancel(r) }
             throw error
         }
-        tx = TransactionBuilder()
+        tx.clear()
     }
 
     /// Refuses, with ENOSPC, a transaction that adds inodes or extents when the
@@ -54,11 +76,13 @@ extension Filesystem {
     /// to checkpoint, or a full log could never be emptied again.
     func admit(_ tx: TransactionBuilder) throws {
         var inodeBytes = 0, extents = 0
-        for r in tx.records {
-            switch r {
-            case .inode(let i) where state.inodes[i.ino] == nil: inodeBytes += i.encodedSize
-            case .extentMap: extents += 1
-            default: break
+        tx.records.withUnsafeBufferPointer { rs in      // borrowed in place, never copied
+            for k in rs.indices {
+                switch rs[k] {
+                case .inode(let i) where state.inodes[i.ino] == nil: inodeBytes += i.encodedSize
+                case .extentMap: extents += 1
+                default: break
+                }
             }
         }
         guard inodeBytes > 0 || extents > 0 else { return }

@@ -77,12 +77,17 @@ public final class Filesystem: @unchecked Sendable {
     public enum Durability: Sendable {
         /// Each operation is durable when it returns (a fence per commit).
         case eachOperation
-        /// Operations are durable at the next `sync()`, at unmount, or at any
-        /// fence another commit issues (one that stores data, a checkpoint).
-        /// Every operation is still atomic, and a crash keeps a prefix of the
-        /// operations, in order: replay stops at the first transaction that
-        /// did not reach the media. `daxfs io` uses this and syncs at the end,
-        /// as a journaling filesystem commits a batch of metadata at once.
+        /// Operations are durable at the next `sync()`, at unmount, at a
+        /// checkpoint, or when an operation that cannot wait is logged.
+        /// Transactions that only add (creates, attributes, allocations)
+        /// wait in a 64 KiB DRAM buffer and are written and fenced together
+        /// (`Journal.stage`, a group commit); the others (frees, unmaps,
+        /// shifts, swaps, intents) write that buffer first, and one that frees
+        /// blocks is fenced at once. Every operation is still atomic, and a
+        /// crash keeps a prefix of the operations, in order: replay stops at
+        /// the first transaction that did not reach the media. `daxfs io`
+        /// uses this and syncs at the end, as a journaling filesystem commits
+        /// a batch of metadata at once.
         case deferred
     }
 
@@ -203,11 +208,14 @@ public final class Filesystem: @unchecked Sendable {
         }
     }
 
-    /// Makes every committed operation durable (one fence). Needed only with
-    /// `Durability.deferred`; cheap otherwise.
+    /// Makes every committed operation durable: writes the staged
+    /// transactions (fence, copy, fence) or, with none staged, one fence.
+    /// Needed only with `Durability.deferred`; cheap otherwise.
     public func sync() {
         guard !isReadOnly else { return }
-        logLock.withLock { media.fence() }
+        logLock.withLock {
+            if journal.stagedBytes > 0 { journal.writeStaged(faults: options.faults) } else { media.fence() }
+        }
     }
 
     /// Refuses every later change (EIO) until the next mount: for an
@@ -239,7 +247,10 @@ public final class Filesystem: @unchecked Sendable {
     }
 
     deinit {
-        // A mount dropped without unmount stays dirty on media, as after a crash.
+        // A mount dropped without unmount stays dirty on media, as after a
+        // crash; but what it committed reaches the log, as it would have
+        // without staging (a crash, or kill -9, is what loses staged work).
+        if !isReadOnly && journal.stagedBytes > 0 { journal.writeStaged(faults: options.faults) }
         lock?.release()
     }
 }

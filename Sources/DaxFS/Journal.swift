@@ -18,6 +18,36 @@ struct TransactionBuilder {
     var encodedSize: Int { Transaction.encodedSize(records) }
     mutating func append(_ r: LogRecord) { records.append(r) }
     var isEmpty: Bool { records.isEmpty }
+    /// Whether the transaction may be staged under deferred durability
+    /// (`Journal.stage`): it only adds inodes, names, attributes, extents
+    /// and ALLOC records. One that frees blocks must not wait in DRAM: the
+    /// allocator hands freed blocks out again at once and zeroes them, which
+    /// must not reach the media before the FREE does (the old owner would
+    /// read zeroes after a crash). Unmaps, shifts, swaps and intents are
+    /// not staged either; they are logged and fenced as before.
+    var canStage: Bool {
+        records.withUnsafeBufferPointer { rs in
+            for i in rs.indices {
+                switch rs[i] {
+                case .inode, .inodeAttr, .extentMap, .alloc: continue
+                default: return false
+                }
+            }
+            return true
+        }
+    }
+    /// Whether the transaction holds FREE records.
+    var freesBlocks: Bool {
+        records.withUnsafeBufferPointer { rs in rs.indices.contains { if case .free = rs[$0] { true } else { false } } }
+    }
+    /// Empties the builder for reuse, keeping the records' buffer: a commit
+    /// ends with this, so it allocates nothing for a builder the caller
+    /// usually drops.
+    mutating func clear() {
+        records.removeAll(keepingCapacity: true)
+        reservations.removeAll()
+        dataPending = false
+    }
 }
 
 /// The metadata log's writer: where the next transaction goes, its sequence,
@@ -29,6 +59,21 @@ struct TransactionBuilder {
 /// sees a torn or absent transaction and ignores it; after it, the whole
 /// transaction. The tail and sequence live only in DRAM: replay finds them
 /// again by walking transactions whose sequence follows the checkpoint's.
+///
+/// **Staged transactions (group commit).** Under `Durability.deferred` a
+/// transaction that only adds (see `TransactionBuilder.canStage`) is encoded
+/// into a DRAM buffer instead of the media, and takes its place in the log
+/// (tail and sequence) at once. `writeStaged` writes every staged
+/// transaction in one go: a fence first (the zeroes and data they expose,
+/// stored by any thread before its commit, become durable), then one copy
+/// into the log at the durable tail, then the commit fence. It runs at
+/// `sync`, when the buffer is full, before any transaction that is not
+/// staged (so the log stays in order), and before a checkpoint drops them
+/// (the checkpoint holds their effects). A crash loses the staged
+/// transactions, all of them: the log keeps a prefix, as the deferred
+/// contract promises. This is what a journaling filesystem's running
+/// transaction is; it saves the per-operation fence (an msync system call
+/// on the msync path) and the per-operation store of the log's tail line.
 ///
 /// Guarded by the filesystem's log lock.
 final class Journal: @unchecked Sendable {
@@ -44,6 +89,14 @@ final class Journal: @unchecked Sendable {
     var recordsSinceCheckpoint: Int
     var spaceRecordsSinceCheckpoint: Int
     private var scratch: [UInt8] = []
+    /// Staged transactions, back to back, encoded as they will be on media.
+    private let staged: UnsafeMutableRawBufferPointer
+    private(set) var stagedBytes = 0
+    /// The capacity of the staging buffer: 64 KiB, the most a `sync` waits
+    /// to copy, and what a transaction must fit to be staged.
+    static let stageCapacity = 64 << 10
+    /// Log offset of the first staged transaction: the end of what is on media.
+    private var mediaTail: Int
 
     var logBytes: Int { layout.log.count }
     /// The largest transaction daxfs writes: a quarter of the log, at most
@@ -56,7 +109,11 @@ final class Journal: @unchecked Sendable {
         self.media = media; self.layout = layout; self.tail = tail; self.nextSeq = nextSeq
         self.slot = slot; self.generation = generation
         recordsSinceCheckpoint = records; spaceRecordsSinceCheckpoint = spaceRecords
+        mediaTail = tail
+        staged = .allocate(byteCount: Self.stageCapacity, alignment: 64)
     }
+
+    deinit { staged.deallocate() }
 
     func fits(_ size: Int) -> Bool { tail + size <= logBytes }
 
@@ -69,6 +126,7 @@ final class Journal: @unchecked Sendable {
         let size = Transaction.encodedSize(records)
         precondition(fits(size), "transaction does not fit in the log")
         if scratch.count < size { scratch = [UInt8](repeating: 0, count: max(size, 4096)) }
+        precondition(stagedBytes == 0, "a transaction appended while others are staged")
         let seed = layout.sb.recordSeed, salt = layout.sb.logSalt, seq = nextSeq
         scratch.withUnsafeMutableBytes { p in
             Transaction.encode(records, seq: seq, salt: salt, seed: seed, into: p, at: 0)
@@ -84,12 +142,55 @@ final class Journal: @unchecked Sendable {
         }
         if fence { media.fence() }                     // the commit point
         tail += size
-        nextSeq = seq.next
+        mediaTail = tail
+        advance(past: records)
+    }
+
+    /// Stages one transaction (see the type's comment): it is encoded into
+    /// the staging buffer and takes the next sequence and log space now; it
+    /// reaches the media at the next `writeStaged`. The caller has checked
+    /// that it fits in the log and in `stageCapacity`, and drained its own
+    /// stores of the data and zeroes it exposes.
+    func stage(_ records: [LogRecord], faults: FaultInjection) {
+        let size = Transaction.encodedSize(records)
+        precondition(fits(size) && size <= Self.stageCapacity, "staged transaction does not fit")
+        if stagedBytes + size > Self.stageCapacity { writeStaged(faults: faults) }
+        Transaction.encode(records, seq: nextSeq, salt: layout.sb.logSalt, seed: layout.sb.recordSeed,
+                           into: staged, at: stagedBytes)
+        stagedBytes += size
+        tail += size
+        advance(past: records)
+    }
+
+    /// Writes the staged transactions to the log and makes them durable:
+    /// fence (everything they expose is durable first), one copy, fence
+    /// (the commit point of all of them). Nothing to do when none is staged.
+    func writeStaged(faults: FaultInjection) {
+        guard stagedBytes > 0 else { return }
+        precondition(mediaTail + stagedBytes == tail, "staged transactions do not end at the tail")
+        if !faults.contains(.noFenceBeforeCommit) { media.fence() }
+        let bytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(staged)[0..<stagedBytes])
+        let at = layout.log.lowerBound + mediaTail
+        if faults.contains(.logTailBeforeRecord) {
+            media.store(bytes, at: at, site: CallSite(#fileID, #line))
+        } else {
+            media.storeFlushed(bytes, at: at, site: CallSite(#fileID, #line))
+        }
+        media.fence()
+        mediaTail = tail
+        stagedBytes = 0
+    }
+
+    /// The sequence and counters move past a transaction just logged or staged.
+    private func advance(past records: [LogRecord]) {
+        nextSeq = nextSeq.next
         recordsSinceCheckpoint += records.count
-        for r in records {
-            switch r {
-            case .alloc, .free: spaceRecordsSinceCheckpoint += 1
-            default: break
+        records.withUnsafeBufferPointer { rs in
+            for i in rs.indices {
+                switch rs[i] {
+                case .alloc, .free: spaceRecordsSinceCheckpoint += 1
+                default: break
+                }
             }
         }
     }
@@ -107,10 +208,14 @@ final class Journal: @unchecked Sendable {
     }
 
     /// The log restarts after a checkpoint at `slot` with `generation`.
+    /// Staged transactions are dropped: the checkpoint just written holds
+    /// their effects, and its replay sequence is past theirs.
     func restart(slot: Int, generation: UInt64) {
         self.slot = slot
         self.generation = generation
         tail = 0
+        mediaTail = 0
+        stagedBytes = 0
         recordsSinceCheckpoint = 0
         spaceRecordsSinceCheckpoint = 0
     }

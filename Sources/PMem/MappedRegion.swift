@@ -236,16 +236,39 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
         // must be globally visible before msync writes the pages back.
         pmem_drain()
         if persistencePath == .flushAndFence { return }
-        // Take the list by moving it out (no copy); msync outside the mutex.
-        var ranges = pending.withLock { p -> [Range<Int>] in
-            var r: [Range<Int>] = []
-            swap(&r, &p)
-            return r
+        // msync outside the mutex. A short list (the usual case: a few
+        // pages of data and the log's tail) is copied to the stack and the
+        // shared list keeps its buffer, so neither a fence nor the next
+        // addPending allocates; a long one is moved out whole.
+        let small = 16
+        withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: small) { stack in
+            var taken: [Range<Int>] = []
+            let n = pending.withLock { p -> Int in
+                if p.count <= small {
+                    for (i, r) in p.enumerated() { stack[i] = r }
+                    let n = p.count
+                    p.removeAll(keepingCapacity: true)
+                    return n
+                }
+                swap(&taken, &p)
+                return -1
+            }
+            if n >= 0 {
+                let m = MappedRegion.coalesce(UnsafeMutableBufferPointer(rebasing: stack[0..<n]))
+                for r in stack[0..<m] { _ = pmem_msync(base + r.lowerBound, r.count) }
+            } else {
+                MappedRegion.coalesce(&taken)
+                for r in taken { _ = pmem_msync(base + r.lowerBound, r.count) }
+            }
         }
-        MappedRegion.coalesce(&ranges)
-        for r in ranges {
-            _ = pmem_msync(base + r.lowerBound, r.count)
-        }
+    }
+
+    /// A store fence (`pmem_drain`) and nothing else: on the flush+fence
+    /// path that is the persistence fence of this thread's flushes; on the
+    /// msync path the pending pages wait for the next `fence`.
+    public func drain(site: CallSite) {
+        precondition(!isReadOnly, "drain on a read-only mapping")
+        pmem_drain()
     }
 
     private func addPending(_ offset: Int, _ count: Int) {
@@ -261,10 +284,12 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
         }
     }
 
-    /// Sorts `ranges` by start and merges overlapping or touching ones, in
-    /// place. O(n log n); no allocation for a uniquely referenced array.
-    static func coalesce(_ ranges: inout [Range<Int>]) {
-        guard ranges.count > 1 else { return }
+    /// Sorts `ranges` by start and merges overlapping or touching ones in
+    /// place; the merged ranges are the first `n` elements, `n` returned.
+    /// O(k log k) for k ranges; allocates nothing.
+    static func coalesce(_ buffer: UnsafeMutableBufferPointer<Range<Int>>) -> Int {
+        var ranges = buffer
+        guard ranges.count > 1 else { return ranges.count }
         ranges.sort { $0.lowerBound < $1.lowerBound }
         var w = 0
         for i in 1..<ranges.count {
@@ -276,7 +301,13 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
                 ranges[w] = r
             }
         }
-        ranges.removeLast(ranges.count - w - 1)
+        return w + 1
+    }
+
+    /// `coalesce` of an array, which keeps the merged ranges only.
+    static func coalesce(_ ranges: inout [Range<Int>]) {
+        let n = ranges.withUnsafeMutableBufferPointer { coalesce($0) }
+        ranges.removeLast(ranges.count - n)
     }
 }
 

@@ -70,6 +70,12 @@ public protocol PersistentMedia: AnyObject, Sendable {
     func flush(at offset: Int, count: Int, site: CallSite)
     /// Waits until every flushed line is durable.
     func fence(site: CallSite)
+    /// Waits until this thread's earlier stores, flushes and non-temporal
+    /// fills are complete: globally visible, and on the flush+fence path
+    /// also durable. On the msync path it makes nothing durable (no msync);
+    /// a later `fence` by any thread then does, because the pages it writes
+    /// back hold these stores. Cheaper than `fence` there.
+    func drain(site: CallSite)
 }
 
 extension PersistentMedia {
@@ -117,6 +123,9 @@ extension PersistentMedia {
     }
     public func fence(fileID: StaticString = #fileID, line: UInt = #line) {
         fence(site: CallSite(fileID, line))
+    }
+    public func drain(fileID: StaticString = #fileID, line: UInt = #line) {
+        drain(site: CallSite(fileID, line))
     }
 
     /// A copy of `count` bytes from the cache image.

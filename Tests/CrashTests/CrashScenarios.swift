@@ -83,9 +83,30 @@ enum CrashScenarios {
         return s
     }
 
+    /// Transactions that only add are staged in DRAM under deferred
+    /// durability and written at the sync (`Journal.stage`): the blocks they
+    /// expose (zeroed by the allocator, or holding the written data) must be
+    /// durable before the staged log is.
+    static let deferredStaged: [CrashScenario] = {
+        var allocate = CrashScenario("fallocate allocate, deferred durability (staged)", setup: { fs in
+            try fs.write(try fs.create("/fdef"), at: 0, bytes(5_000, seed: 39))
+        }) { fs in
+            try fs.fallocate(try fs.lookup("/fdef"), mode: [], offset: 6_000, length: 30_000)
+            fs.sync()
+        }
+        allocate.options.durability = .deferred
+        var write = CrashScenario("write append into a new file, deferred durability (staged)", contract: .write("/w"),
+                                  setup: { fs in try fs.create("/w") }) { fs in
+            try fs.write(try fs.lookup("/w"), at: 0, bytes(6_000, seed: 40))
+            fs.sync()
+        }
+        write.options.durability = .deferred
+        return [allocate, write]
+    }()
+
     /// Every scenario, with the crash runs' transaction cap.
     static var all: [CrashScenario] {
-        (plain + deferredFallocate + [condense, deferredBatch]).map {
+        (plain + deferredFallocate + deferredStaged + [condense, deferredBatch]).map {
             var s = $0
             s.options.transactionLimit = transactionLimit
             s.fsckEveryImage = s.name.hasPrefix("swap-extents")      // the swap-extents issue asks for fsck on every image

@@ -175,6 +175,7 @@ import PMem
     /// Each injected persistence bug, and a scenario whose crash images expose it.
     static let injected: [(fault: String, scenario: String)] = [
         ("noFenceBeforeCommit", "write append into a new file"),
+        ("noFenceBeforeCommit, staged", "write append into a new file, deferred durability (staged)"),
         ("zeroesNotFlushed", "write unaligned append, growing the file"),
         ("unflushedEdgeLine", "write unaligned append, growing the file"),
         ("checkpointHeaderBeforeChunks", "checkpoint"),
@@ -183,7 +184,7 @@ import PMem
 
     static func fault(_ name: String) -> FaultInjection {
         switch name {
-        case "noFenceBeforeCommit": .noFenceBeforeCommit
+        case "noFenceBeforeCommit", "noFenceBeforeCommit, staged": .noFenceBeforeCommit
         case "zeroesNotFlushed": .zeroesNotFlushed
         case "unflushedEdgeLine": .unflushedEdgeLine
         case "checkpointHeaderBeforeChunks": .checkpointHeaderBeforeChunks

@@ -188,6 +188,14 @@ public final class RecordingMedia: PersistentMedia, @unchecked Sendable {
         }
     }
 
+    /// Makes nothing durable: the recorder models the weaker path (msync),
+    /// where a drain only completes this thread's stores. A crash image
+    /// therefore needs a later `fence` for them, which is what daxfs
+    /// promises (`Journal.writeStaged` fences before it writes the log).
+    public func drain(site: CallSite) {
+        precondition(!isReadOnly, "drain on a read-only mapping")
+    }
+
     // MARK: Recording
 
     private func checkWrite(_ offset: Int, _ count: Int) {
