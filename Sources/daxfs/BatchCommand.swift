@@ -27,9 +27,11 @@ extension Daxfs {
                 of the first failure, or 0.
 
                 Each command is atomic, and the batch is durable when io exits: within the \
-                batch, commands that change only metadata share the fence that makes them \
-                durable, as a journal commit does. A crash during a batch leaves the commands \
-                before some point, whole, in order, and none after it.
+                batch, the log records of commands that only add (touch, mkdir, writes and \
+                allocations into new blocks) wait in memory and are written together behind \
+                one fence, as a journal commit does; a command that frees blocks is made \
+                durable at once. A crash during a batch leaves the commands before some \
+                point, whole, in order, and none after it.
                 """)
 
         @Argument(help: regionHelp, completion: .file())
