@@ -76,6 +76,10 @@ struct SortedChunks<E: SortedElement>: Sequence {
     }
 
     private static func lowerBound(_ leaf: [E], _ key: E.Key) -> Int {
+        leaf.withUnsafeBufferPointer { lowerBound($0, key) }
+    }
+
+    private static func lowerBound(_ leaf: UnsafeBufferPointer<E>, _ key: E.Key) -> Int {
         var lo = 0, hi = leaf.count
         while lo < hi {
             let mid = (lo + hi) / 2
@@ -84,11 +88,16 @@ struct SortedChunks<E: SortedElement>: Sequence {
         return lo
     }
 
+    /// `lowerBound` in leaf `l`, read in place (no retain of the leaf).
+    private func lowerBound(inLeaf l: Int, _ key: E.Key) -> Int {
+        leaves[l].withUnsafeBufferPointer { Self.lowerBound($0, key) }
+    }
+
     /// The first element whose key is ≥ `key`, or `endIndex`. O(log n).
     func firstIndex(atOrAfter key: E.Key) -> Index {
         guard !leaves.isEmpty else { return endIndex }
         let l = leafFor(key)
-        let s = Self.lowerBound(leaves[l], key)
+        let s = lowerBound(inLeaf: l, key)
         return s < leaves[l].count ? Index(leaf: l, slot: s) : Index(leaf: l + 1, slot: 0)
     }
 
@@ -96,10 +105,12 @@ struct SortedChunks<E: SortedElement>: Sequence {
     func lastIndex(atOrBefore key: E.Key) -> Index? {
         guard !leaves.isEmpty else { return nil }
         let l = leafFor(key)
-        let leaf = leaves[l]
-        let s = Self.lowerBound(leaf, key)
-        if s < leaf.count && leaf[s].key == key { return Index(leaf: l, slot: s) }
-        return index(before: Index(leaf: l, slot: s))
+        let hit = leaves[l].withUnsafeBufferPointer { leaf -> (Int, Bool) in   // in place: no retain of the leaf
+            let s = Self.lowerBound(leaf, key)
+            return (s, s < leaf.count && leaf[s].key == key)
+        }
+        if hit.1 { return Index(leaf: l, slot: hit.0) }
+        return index(before: Index(leaf: l, slot: hit.0))
     }
 
     /// The element with exactly `key`, if any. O(log n).
@@ -118,7 +129,7 @@ struct SortedChunks<E: SortedElement>: Sequence {
             return Index(leaf: 0, slot: 0)
         }
         let l = leafFor(e.key)
-        let s = Self.lowerBound(leaves[l], e.key)
+        let s = lowerBound(inLeaf: l, e.key)
         precondition(s == leaves[l].count || leaves[l][s].key != e.key, "SortedChunks.insert: duplicate key")
         leaves[l].insert(e, at: s)
         if s == 0 { firstKeys[l] = e.key }
