@@ -177,7 +177,7 @@ struct DirectoryEntries: Sequence {
         -> (name: [UInt8], first: InodeNumber, second: InodeNumber)? {
         let crcs = l.crcs, inos = l.inos
         let dup = l.names.withUnsafeMutableBufferPointer { names in
-            table.build(count: which.count) { k in
+            table.build(count: which.count, hash: { probeMix(UInt64(crcs[which[$0]])) }) { k in
                 let i = which[k]
                 var name: [UInt8] = []
                 swap(&name, &names[i])
@@ -243,7 +243,9 @@ struct InodeTable: Sequence {
         precondition(!l.handedOver, "InodeTable.insertAll: the inodes were handed over already")
         let nodes = l.nodes, inos = l.inos
         l.handedOver = true
-        return table.build(count: nodes.count) { Entry(ino: inos[$0], node: nodes[$0].takeRetainedValue()) }.map { $0.0.ino }
+        return table.build(count: nodes.count, hash: { probeMix(inos[$0].raw) }) {
+            Entry(ino: inos[$0], node: nodes[$0].takeRetainedValue())
+        }.map { $0.0.ino }
     }
     var count: Int { table.count }
     var isEmpty: Bool { table.isEmpty }
