@@ -41,7 +41,7 @@ extension Filesystem {
         if o || end > Geometry.maximumFileSize || length > UInt64(Int.max) {
             throw DaxError(.EFBIG, "range [\(offset), +\(length)) passes the maximum file size \(Geometry.maximumFileSize)").with("ino", ino)
         }
-        let owner = n.invalidate.lockShared(mapping: true)
+        let owner = n.lockInvalidateShared(mapping: true)
         do {
             let segments: Mapping.Segments
             if access == .read {
@@ -70,7 +70,7 @@ extension Filesystem {
             }
             return Mapping(node: n, owner: owner, media: media, offset: offset, length: length, access: access, segments: segments)
         } catch {
-            n.invalidate.unlockShared(owner: owner)
+            n.unlockInvalidateShared(owner: owner)
             throw error
         }
     }
@@ -151,7 +151,7 @@ extension Filesystem {
             throw DaxError(.EINVAL, "allocation unit \(unit) is smaller than the block size \(blockSize)").with("path", path)
         }
         let n = try node(try lookup(path))
-        if n.invalidate.sharedCount > 0 {
+        if n.invalidateSharedCount > 0 {
             throw DaxError(.EBUSY, "\(path) has live mappings or I/O in flight; release them before changing its allocation unit").with("path", path)
         }
         try n.withInvalidateExclusive(timeout: 0) { try n.withWriteLock {

@@ -19,7 +19,7 @@ import Glibc
 /// ## Lock order (the whole library follows it)
 /// 1. `nsLock`, the namespace lock (filesystem level): shared for lookups,
 ///    exclusive for anything that adds, removes or renames a name;
-/// 2. inode invalidate locks (`Inode.invalidate`, an `InvalidateLock`),
+/// 2. inode invalidate locks (`Inode.invalidate`, an `InvalidateLock` stored in the inode),
 ///    several in inode-number order: shared for mappings (as long as they
 ///    live) and copy-style read and write, exclusive for truncate, every
 ///    fallocate mode, dig-holes, unlink, rename over a file and

@@ -29,7 +29,9 @@ final class Inode: @unchecked Sendable {
     var freed = false
     private let word = WordLock()
     /// Serialises direct pointers against block changes; see `InvalidateLock`.
-    let invalidate = InvalidateLock()
+    /// Stored in the inode (no object of its own); use it through the
+    /// methods below, which give it the inode's identity.
+    private let invalidate = InvalidateLock()
 
     init(_ record: consuming InodeRecord) {
         ino = record.ino
@@ -52,17 +54,34 @@ final class Inode: @unchecked Sendable {
 
     /// Runs `body` holding the invalidate lock shared (copy-style I/O).
     @inline(__always) func withInvalidateShared<T>(_ body: () throws -> T) rethrows -> T {
-        invalidate.lockShared(mapping: false)
-        defer { invalidate.unlockShared(owner: nil) }
+        invalidate.lockShared(mapping: false, id: ObjectIdentifier(self))
+        defer { invalidate.unlockShared(owner: nil, id: ObjectIdentifier(self)) }
         return try body()
     }
+
+    /// Takes the invalidate lock shared for a mapping (kept until the
+    /// mapping is released); returns the hold count to pass to
+    /// `unlockInvalidateShared`. See `InvalidateLock.lockShared`.
+    func lockInvalidateShared(mapping: Bool) -> HoldCount? {
+        invalidate.lockShared(mapping: mapping, id: ObjectIdentifier(self))
+    }
+
+    /// Drops a shared hold of the invalidate lock; `owner` is what
+    /// `lockInvalidateShared` returned.
+    func unlockInvalidateShared(owner: HoldCount?) {
+        invalidate.unlockShared(owner: owner, id: ObjectIdentifier(self))
+    }
+
+    /// Shared holders of the invalidate lock right now: live mappings and
+    /// copy-style I/O in flight.
+    var invalidateSharedCount: Int { invalidate.sharedCount }
 
     /// Runs `body` holding the invalidate lock exclusive: after every
     /// mapping is released (EBUSY after `timeout` seconds; EDEADLK when this
     /// thread holds one).
     func withInvalidateExclusive<T>(timeout: Double, _ body: () throws -> T) throws -> T {
-        try invalidate.lockExclusive(timeout: timeout, ino: ino.raw)
-        defer { invalidate.unlockExclusive() }
+        try invalidate.lockExclusive(timeout: timeout, ino: ino.raw, id: ObjectIdentifier(self))
+        defer { invalidate.unlockExclusive(id: ObjectIdentifier(self)) }
         return try body()
     }
 
@@ -158,7 +177,7 @@ struct DirectoryEntries: Sequence {
         -> (name: [UInt8], first: InodeNumber, second: InodeNumber)? {
         let crcs = l.crcs, inos = l.inos
         let dup = l.names.withUnsafeMutableBufferPointer { names in
-            table.build(count: which.count) { k in
+            table.build(count: which.count, hash: { probeMix(UInt64(crcs[which[$0]])) }) { k in
                 let i = which[k]
                 var name: [UInt8] = []
                 swap(&name, &names[i])
@@ -224,7 +243,9 @@ struct InodeTable: Sequence {
         precondition(!l.handedOver, "InodeTable.insertAll: the inodes were handed over already")
         let nodes = l.nodes, inos = l.inos
         l.handedOver = true
-        return table.build(count: nodes.count) { Entry(ino: inos[$0], node: nodes[$0].takeRetainedValue()) }.map { $0.0.ino }
+        return table.build(count: nodes.count, hash: { probeMix(inos[$0].raw) }) {
+            Entry(ino: inos[$0], node: nodes[$0].takeRetainedValue())
+        }.map { $0.0.ino }
     }
     var count: Int { table.count }
     var isEmpty: Bool { table.isEmpty }

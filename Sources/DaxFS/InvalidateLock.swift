@@ -36,8 +36,12 @@ import Glibc
 /// release that brings the count to 0 with WAITING set takes the mutex to
 /// broadcast. The mutex and condition variable are not the lock's own: it
 /// borrows one of `WaitStripes.count` pairs shared by all invalidate locks
-/// (chosen by the lock's address), so an inode costs one small object and
-/// no pthread objects, which keeps mount at 100,000 inodes cheap. Sharing
+/// (chosen by the owner's identity), so an inode costs no pthread objects.
+/// The lock is a noncopyable value stored in its `Inode` (two words), not an
+/// object of its own: mount makes 100,000 inodes, and a second allocation
+/// per inode was a measurable part of that. Its identity (which stripe it waits on, the
+/// key of the thread's hold counts) is therefore its owner's, which every
+/// method takes as `id`: the owning inode's `ObjectIdentifier`. Sharing
 /// is safe because every wait re-checks its own lock's word (a broadcast
 /// for another lock is a spurious wake-up) and no code holds a pair's mutex
 /// while it takes another lock. Which threads hold mappings is kept per thread
@@ -45,26 +49,23 @@ import Glibc
 /// released on another thread.
 /// - Complexity: O(1) uncontended, plus a scan of the calling thread's
 ///   short list of held locks for a mapping.
-final class InvalidateLock: @unchecked Sendable {
+struct InvalidateLock: ~Copyable {
     private static let exclusiveBit: UInt64 = 1 << 63
     private static let waitingBit: UInt64 = 1 << 62
     private static let countMask: UInt64 = (1 << 62) - 1
 
     private let word = Atomic<UInt64>(0)
-    /// Exclusive waiters; under `mutex`.
-    private var waiting = 0
+    /// Exclusive waiters. Read and changed only under the stripe's mutex
+    /// (atomic only because the lock is a `let` value; relaxed suffices).
+    private let waiting = Atomic<Int>(0)
 
     init() {}
-
-    /// This lock's pair of the shared stripes.
-    private var mutex: UnsafeMutablePointer<pthread_mutex_t> { WaitStripes.shared.mutex(for: self) }
-    private var cond: UnsafeMutablePointer<pthread_cond_t> { WaitStripes.shared.cond(for: self) }
 
     /// Takes the lock shared. For a mapping, returns the calling thread's
     /// hold count for this lock, to pass to `unlockShared`.
     @discardableResult
-    func lockShared(mapping: Bool) -> HoldCount? {
-        let hold = mapping ? ThreadHolds.current.count(for: self) : nil
+    func lockShared(mapping: Bool, id: ObjectIdentifier) -> HoldCount? {
+        let hold = mapping ? ThreadHolds.current.count(for: id) : nil
         let holder = hold.map { $0.value.load(ordering: .relaxed) > 0 } ?? false
         var s = word.load(ordering: .relaxed)
         while s & Self.exclusiveBit == 0 && (s & Self.waitingBit == 0 || holder) {
@@ -75,6 +76,7 @@ final class InvalidateLock: @unchecked Sendable {
             }
             s = now
         }
+        let mutex = WaitStripes.shared.mutex(for: id), cond = WaitStripes.shared.cond(for: id)
         pthread_mutex_lock(mutex)
         while true {
             let s = word.load(ordering: .relaxed)
@@ -91,7 +93,7 @@ final class InvalidateLock: @unchecked Sendable {
 
     /// Drops one shared hold; `owner` is what `lockShared(mapping: true)`
     /// returned, nil for a copy-style hold.
-    func unlockShared(owner: HoldCount?) {
+    func unlockShared(owner: HoldCount?, id: ObjectIdentifier) {
         if let owner {
             let left = owner.value.subtract(1, ordering: .relaxed).newValue
             precondition(left >= 0, "InvalidateLock: a mapping released twice")
@@ -99,8 +101,9 @@ final class InvalidateLock: @unchecked Sendable {
         let now = word.subtract(1, ordering: .releasing).newValue
         precondition(now & Self.countMask != Self.countMask, "InvalidateLock.unlockShared without a shared hold")
         if now & Self.countMask == 0 && now & Self.waitingBit != 0 {
+            let mutex = WaitStripes.shared.mutex(for: id)
             pthread_mutex_lock(mutex)
-            pthread_cond_broadcast(cond)
+            pthread_cond_broadcast(WaitStripes.shared.cond(for: id))
             pthread_mutex_unlock(mutex)
         }
     }
@@ -108,20 +111,20 @@ final class InvalidateLock: @unchecked Sendable {
     /// Takes the lock exclusive, waiting up to `timeout` seconds for shared
     /// holders to go. Throws EDEADLK when the calling thread holds a mapping
     /// of this inode, EBUSY when the holders outlast the timeout.
-    func lockExclusive(timeout: Double, ino: UInt64) throws {
-        let held = ThreadHolds.current.held(self)
+    func lockExclusive(timeout: Double, ino: UInt64, id: ObjectIdentifier) throws {
+        let held = ThreadHolds.current.held(id)
         if held > 0 {
             throw DaxError(.EDEADLK, "this thread holds \(held) mapping\(held == 1 ? "" : "s") of inode \(ino); release \(held == 1 ? "it" : "them") before changing the file's blocks")
                 .with("ino", ino)
         }
+        let mutex = WaitStripes.shared.mutex(for: id), cond = WaitStripes.shared.cond(for: id)
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         if tryTakeExclusive() { return }
-        waiting += 1
+        waiting.add(1, ordering: .relaxed)
         word.bitwiseOr(Self.waitingBit, ordering: .sequentiallyConsistent)
         defer {
-            waiting -= 1
-            if waiting == 0 {
+            if waiting.subtract(1, ordering: .relaxed).newValue == 0 {
                 word.bitwiseAnd(~Self.waitingBit, ordering: .sequentiallyConsistent)
                 pthread_cond_broadcast(cond)                // holders held back by the waiter may go on
             }
@@ -152,11 +155,12 @@ final class InvalidateLock: @unchecked Sendable {
         return false
     }
 
-    func unlockExclusive() {
+    func unlockExclusive(id: ObjectIdentifier) {
+        let mutex = WaitStripes.shared.mutex(for: id)
         pthread_mutex_lock(mutex)
         let old = word.bitwiseAnd(~Self.exclusiveBit, ordering: .releasing).oldValue
         precondition(old & Self.exclusiveBit != 0, "InvalidateLock.unlockExclusive without the exclusive hold")
-        pthread_cond_broadcast(cond)
+        pthread_cond_broadcast(WaitStripes.shared.cond(for: id))
         pthread_mutex_unlock(mutex)
     }
 
@@ -166,7 +170,7 @@ final class InvalidateLock: @unchecked Sendable {
 
 /// The mutexes and condition variables that invalidate locks wait on:
 /// `count` pairs for the whole process, created once and never destroyed.
-/// A lock uses the pair its address selects.
+/// A lock uses the pair its owner's identity selects.
 final class WaitStripes: @unchecked Sendable {
     static let count = 64
     static let shared = WaitStripes()
@@ -186,13 +190,13 @@ final class WaitStripes: @unchecked Sendable {
         pthread_condattr_destroy(&attr)
     }
 
-    @inline(__always) private func stripe(_ lock: AnyObject) -> Int {
+    @inline(__always) private func stripe(_ id: ObjectIdentifier) -> Int {
         // Objects are 16-byte aligned; mix the higher bits so neighbours spread.
-        let a = UInt(bitPattern: ObjectIdentifier(lock)) >> 4
+        let a = UInt(bitPattern: id) >> 4
         return Int((a ^ (a >> 6) ^ (a >> 12)) % UInt(Self.count))
     }
-    func mutex(for lock: AnyObject) -> UnsafeMutablePointer<pthread_mutex_t> { mutexes + stripe(lock) }
-    func cond(for lock: AnyObject) -> UnsafeMutablePointer<pthread_cond_t> { conds + stripe(lock) }
+    func mutex(for id: ObjectIdentifier) -> UnsafeMutablePointer<pthread_mutex_t> { mutexes + stripe(id) }
+    func cond(for id: ObjectIdentifier) -> UnsafeMutablePointer<pthread_cond_t> { conds + stripe(id) }
 }
 
 /// How many mappings one thread holds under one invalidate lock. Only its
@@ -222,8 +226,7 @@ final class ThreadHolds: @unchecked Sendable {
         return t
     }
 
-    func count(for lock: InvalidateLock) -> HoldCount {
-        let id = ObjectIdentifier(lock)
+    func count(for id: ObjectIdentifier) -> HoldCount {
         for h in holds where h.lock == id { return h }
         if holds.count >= 32 { holds.removeAll { $0.value.load(ordering: .relaxed) == 0 } }
         let h = HoldCount(id)
@@ -231,8 +234,7 @@ final class ThreadHolds: @unchecked Sendable {
         return h
     }
 
-    func held(_ lock: InvalidateLock) -> Int {
-        let id = ObjectIdentifier(lock)
+    func held(_ id: ObjectIdentifier) -> Int {
         for h in holds where h.lock == id { return h.value.load(ordering: .relaxed) }
         return 0
     }

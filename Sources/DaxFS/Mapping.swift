@@ -83,7 +83,7 @@ public final class Mapping: @unchecked Sendable {
     /// any thread may call it. O(1).
     public func release() {
         guard !released.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        node.invalidate.unlockShared(owner: owner)
+        node.unlockInvalidateShared(owner: owner)
     }
 
     /// Makes the stores to file bytes [from, to) of the mapping durable

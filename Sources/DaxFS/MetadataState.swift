@@ -193,13 +193,19 @@ final class MetadataState: @unchecked Sendable {
             extents.reserveCapacity(e)
         }
         func inode(_ r: consuming InodeRecord) {
-            if problem == nil && r.ino.raw >= nextIno { problem = "checkpoint inode \(r.ino) is not below next_ino \(nextIno)" }
-            inodeBytes += r.encodedSize
-            inos.append(r.ino)
-            parents.append(r.parent)
-            crcs.append(r.name.withUnsafeBytes { CRC32C.checksum($0) })
-            names.append(r.name)
-            nodes.append(.passRetained(Inode(consume r)))      // moved: no copy of the record
+            // The record is moved into the inode first and read back from
+            // it (still in cache), its name with the one retain `names`
+            // needs: reading `r` before the move made the compiler copy the
+            // whole record (and retain its name) once more per inode.
+            let node = Unmanaged.passRetained(Inode(consume r))
+            let (ino, parent, name) = node._withUnsafeGuaranteedRef { ($0.ino, $0.record.parent, $0.record.name) }
+            nodes.append(node)
+            if problem == nil && ino.raw >= nextIno { problem = "checkpoint inode \(ino) is not below next_ino \(nextIno)" }
+            inodeBytes += InodeRecord.fixedSize + pad8(name.count)
+            inos.append(ino)
+            parents.append(parent)
+            crcs.append(name.withUnsafeBytes { CRC32C.checksum($0) })
+            names.append(name)
         }
         func extent(_ e: ExtentRecord) { extents.append(e) }
         func free(_ r: BlockRange) { free.append(r) }

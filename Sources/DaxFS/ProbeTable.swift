@@ -130,19 +130,28 @@ struct ProbeTable<E: ProbeEntry> {
 
     /// Fills an empty table with `n` entries: `make(i)` is called for i =
     /// 0, 1, ... n-1 in order (so a caller that makes entries from objects
-    /// in memory order reads them front to back). One counting-sort pass
-    /// groups the entries by the top 6 bits of their home slot (moved, not
-    /// copied, into 64 sequential streams, whose open cache lines fit in L1;
-    /// 1,024 streams thrashed it). The table is then written front to back,
-    /// one window of 1/64 of it per group: the window is cleared just before
-    /// its group goes in, so the probes stay in cache and each slot is
-    /// written from cold memory once (not cleared by a resize first and
-    /// probed at random later). An entry whose key is already in the table
-    /// is found by the probe that would place it (same key, same hash, same
-    /// home). Returns the first two entries found with the same key; the
-    /// table is then left empty.
+    /// in memory order reads them front to back), and `hash(i)` must be the
+    /// hash of `make(i)`, computed without making it (from a compact array:
+    /// it is called twice for each i, in a counting pass before any entry
+    /// is made and again just before `make(i)`). One
+    /// counting-sort pass groups the entries by the top 6 bits of their home
+    /// slot: the hashes are counted first, so that each entry is made
+    /// straight into its place among 64 sequential streams (whose open cache
+    /// lines fit in L1; 1,024 streams thrashed it), with no other buffer in
+    /// between. The table is then written front to back, one window of 1/64
+    /// of it per group: the window is cleared just before its group goes in,
+    /// so the probes stay in cache and each slot is written from cold memory
+    /// once (not cleared by a resize first and probed at random later). An
+    /// entry whose key is already in the table is found by the probe that
+    /// would place it (same key, same hash, same home). Returns the first two
+    /// entries found with the same key; the table is then left empty. A
+    /// `hash` that disagrees with `make` costs speed (probes out of window
+    /// order), never correctness.
+    /// Inlined into its callers, so that `hash` and `make` are too (called
+    /// through closure contexts they cost a tenth of the build).
     /// - Complexity: O(n + capacity).
-    mutating func build(count n: Int, make: (Int) -> E) -> (E, E)? {
+    @inline(__always)
+    mutating func build(count n: Int, hash: (Int) -> UInt64, make: (Int) -> E) -> (E, E)? {
         precondition(count == 0, "ProbeTable.build needs an empty table")
         var bits = Swift.max(self.bits, 3)
         while n > (1 << bits) / 4 * 3 { bits += 1 }
@@ -150,17 +159,8 @@ struct ProbeTable<E: ProbeEntry> {
             reserveCapacity(0)
             return nil
         }
-        let a = UnsafeMutablePointer<E>.allocate(capacity: n)
         let b = UnsafeMutablePointer<E>.allocate(capacity: n)
-        let ha = UnsafeMutablePointer<UInt64>.allocate(capacity: n)
-        let hb = UnsafeMutablePointer<UInt64>.allocate(capacity: n)
-        defer {
-            a.deallocate(); b.deallocate(); ha.deallocate(); hb.deallocate()
-        }
-        for i in 0..<n {
-            (a + i).initialize(to: make(i))
-            ha[i] = a[i].hash
-        }
+        defer { b.deallocate() }
         // Group by the top `d` bits of the hash (the top bits of the home).
         let d = Swift.min(bits, 6)
         let shift = UInt64(64 - d)
@@ -168,13 +168,14 @@ struct ProbeTable<E: ProbeEntry> {
         defer { start.deallocate() }
         start.initialize(repeating: 0, count: (1 << d) + 1)
         @inline(__always) func group(_ h: UInt64) -> Int { Int(truncatingIfNeeded: h >> shift) }
-        for i in 0..<n { start[group(ha[i]) + 1] += 1 }
+        for i in 0..<n { start[group(hash(i)) + 1] += 1 }
         for g in 0..<(1 << d) { start[g + 1] += start[g] }
         for i in 0..<n {
-            let to = start[group(ha[i])]
-            start[group(ha[i])] = to + 1
-            (b + to).moveInitialize(from: a + i, count: 1)
-            hb[to] = ha[i]
+            let g = group(hash(i))
+            let to = start[g]
+            start[g] = to + 1
+            (b + to).initialize(to: make(i))
+            assert(group(b[to].hash) == g, "ProbeTable.build: hash(i) is not make(i).hash")
         }
         // Insert in group order (b), each probe from the entry's home: in
         // the current window, or just past it where the group runs over,
@@ -198,7 +199,7 @@ struct ProbeTable<E: ProbeEntry> {
                 }
                 var g = -1
                 for k in 0..<n {
-                    let h = hb[k]
+                    let h = b[k].hash
                     if group(h) != g {
                         g = group(h)
                         clear(upTo: (g + 1) << windowShift)

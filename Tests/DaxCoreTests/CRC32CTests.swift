@@ -18,7 +18,7 @@ import DaxCore
         let buffer = (0..<4200).map { _ in UInt8.random(in: 0...255, using: &rng) }
         buffer.withUnsafeBytes { all in
             for start in 0..<9 {
-                for length in [0, 1, 3, 7, 8, 9, 15, 16, 63, 64, 65, 511, 4096] where start + length <= all.count {
+                for length in [0, 1, 3, 7, 8, 9, 15, 16, 63, 64, 65, 511, 767, 768, 769, 1536, 2311, 4096, 4191] where start + length <= all.count {
                     let slice = UnsafeRawBufferPointer(rebasing: all[start..<(start + length)])
                     for seed: UInt32 in [0, 0xDEAD_BEEF] {
                         #expect(CRC32C.hardware(slice, seed: seed) == CRC32C.software(slice, seed: seed))

@@ -64,7 +64,9 @@ import DaxFSTestSupport
             var keys = Array(Set((0..<count).map { _ in rng.below(10 * count + 10) }))
             keys.shuffle(using: &rng)
             var t = ProbeTable<Item>()
-            #expect(t.build(count: keys.count) { Item(key: keys[$0], value: $0, narrow: narrow) } == nil)
+            #expect(t.build(count: keys.count, hash: { Item(key: keys[$0], value: 0, narrow: narrow).hash }) {
+                Item(key: keys[$0], value: $0, narrow: narrow)
+            } == nil)
             var model: [Int: Int] = [:]
             for (i, k) in keys.enumerated() { model[k] = i }
             check(t, model, narrow: narrow, probe: Swift.min(10 * count + 10, 5000))
@@ -85,7 +87,9 @@ import DaxFSTestSupport
         for narrow in [false, true] {
             let keys = [5, 9, 12, 40, 9, 77]
             var t = ProbeTable<Item>()
-            let dup = t.build(count: keys.count) { Item(key: keys[$0], value: $0, narrow: narrow) }
+            let dup = t.build(count: keys.count, hash: { Item(key: keys[$0], value: 0, narrow: narrow).hash }) {
+                Item(key: keys[$0], value: $0, narrow: narrow)
+            }
             #expect(dup.map { [$0.0.key, $0.1.key] } == [9, 9])
             #expect(Set([dup?.0.value, dup?.1.value]) == [1, 4])
             #expect(t.isEmpty)
