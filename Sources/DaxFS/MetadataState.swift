@@ -336,7 +336,13 @@ final class MetadataState: @unchecked Sendable {
             replayHint = f
         }
         replayAllocs.append(run)
+        // A bounded batch stays in cache and its array is never regrown; each
+        // flush costs the touched leaves plus one pass over the leaf lists.
+        if replayAllocs.count >= Self.replayBatchLimit { try flushReplayAllocs() }
     }
+
+    /// The most ALLOC runs replay holds back before they leave the free space.
+    static let replayBatchLimit = 1 << 14
 
     private func replayExtentMap(_ e: ExtentRecord) throws {
         let node = try file(e.ino, "EXTENT_MAP")

@@ -108,7 +108,9 @@ public enum Transaction {
     /// - Complexity: O(length of the transaction).
     public static func decode(_ p: UnsafeRawBufferPointer, at o: Int, end: Int, expected: LogSequence,
                               sb: Superblock, into records: inout [LogRecord]) -> Verified {
-        records.removeAll(keepingCapacity: true)
+        // Not removeAll(keepingCapacity:), which goes through the generic
+        // replaceSubrange: a tenth of the decoding time of small transactions.
+        while !records.isEmpty { records.removeLast() }
         let seed = sb.recordSeed
         guard o >= 0, end <= p.count, o + TransactionHeader.size <= end else { return .stop(.noTransaction) }
         guard p.u32(o + TransactionHeader.F.magic.offset) == TransactionHeader.magic,
