@@ -162,6 +162,7 @@ struct FreeSpace {
     mutating func removeAll(_ runs: [BlockRange]) -> Bool {
         var split: [FreeRun] = []             // the free runs that hold the runs, in order
         var pieces: [FreeRun] = []            // what is left of them, in order
+        pieces.reserveCapacity(runs.count + 1)
         var total: UInt64 = 0
         var prevEnd: UInt64 = 0
         var i = 0
@@ -196,7 +197,9 @@ struct FreeSpace {
         var sizedOut = split.map { SizedRun($0).key }
         sizedOut.sort()
         var sizedIn = pieces.map(SizedRun.init)
-        sizedIn.sort { $0.key < $1.key }
+        // Often sorted already: a batch that splits one large run leaves
+        // equal small pieces in order, and the large remainder last.
+        if !sizedIn.indices.dropFirst().allSatisfy({ sizedIn[$0 - 1].key < sizedIn[$0].key }) { sizedIn.sort { $0.key < $1.key } }
         bySize.merge(removing: sizedOut, inserting: sizedIn)
         freeBlocks -= total
         return true
