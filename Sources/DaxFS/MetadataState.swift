@@ -285,13 +285,14 @@ final class MetadataState: @unchecked Sendable {
     ///   the touched leaves of both indexes once, instead of splitting a
     ///   free run per record. The batch goes out before a FREE, before an
     ///   ALLOC that does not follow the batch's last run, before an
-    ///   EXTENT_MAP whose blocks the batch does not answer for, and in
-    ///   `finishReplay`.
+    ///   EXTENT_MAP whose blocks the batch does not answer for, when it
+    ///   holds `replayBatchLimit` runs, and in `finishReplay`.
     /// - EXTENT_MAP after the last extent of its file (a file written front
     ///   to back) is checked and mapped without a search.
     ///
     /// Returns how many records were ALLOC or FREE. The state is complete
-    /// only after `finishReplay()`. Runs before the state is shared (no locks).
+    /// only after `finishReplay()`. Runs before the state is shared: it
+    /// takes no lock but the allocator's own.
     /// - Complexity: O(log n) per record, and O(1) for ALLOC and EXTENT_MAP
     ///   in the front-to-back case, plus the batch's `removeAll`.
     func replayAll(_ records: [LogRecord]) throws -> Int {
