@@ -115,3 +115,22 @@ uint32_t daxfs_crc32c_update(uint32_t crc, const void *buf, size_t len) {
     return daxfs_crc32c_hw_available() ? daxfs_crc32c_update_hw(crc, buf, len)
                                        : daxfs_crc32c_update_sw(crc, buf, len);
 }
+
+uint32_t daxfs_crc32c_excluding(uint32_t seed, const void *buf, size_t len, size_t crc_off) {
+    const unsigned char *p = buf;
+    size_t head = (crc_off + 4 + 7) & ~(size_t)7;      /* through the end of the field's word */
+    if (head > len) head = len;
+    uint32_t c = ~seed;
+    if (head <= 32) {
+        _Alignas(8) unsigned char word[32];
+        memcpy(word, p, head);
+        memset(word + crc_off, 0, 4);
+        c = daxfs_crc32c_update(c, word, head);
+    } else {
+        static const unsigned char zero[4];
+        c = daxfs_crc32c_update(c, p, crc_off);
+        c = daxfs_crc32c_update(c, zero, 4);
+        c = daxfs_crc32c_update(c, p + crc_off + 4, head - crc_off - 4);
+    }
+    return ~daxfs_crc32c_update(c, p + head, len - head);
+}

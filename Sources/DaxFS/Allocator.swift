@@ -170,6 +170,22 @@ final class Allocator: @unchecked Sendable {
         lock.withLock { free.remove(run) }
     }
 
+    /// Replay: the free run that holds every block of `run`, or nil when
+    /// some block of it is not free (or it is empty). Changes nothing.
+    func freeRun(holding run: BlockRange) -> FreeRun? {
+        lock.withLock {
+            guard run.count.raw > 0, let f = free.run(containing: run.start.raw), run.end <= f.end else { return nil }
+            return f
+        }
+    }
+
+    /// Replay of a batch of ALLOC records (`FreeSpace.removeAll`): runs
+    /// sorted by start and disjoint, each wholly free. Returns false,
+    /// changing nothing, otherwise.
+    func replayAllocAll(_ runs: [BlockRange]) -> Bool {
+        lock.withLock { free.removeAll(runs) }
+    }
+
     /// True when any block of `run` is free (not counting reservations).
     func isAnyFree(_ run: BlockRange) -> Bool {
         lock.withLock { free.overlaps(run) }

@@ -161,6 +161,26 @@ struct ExtentMap: Sequence {
         tree.insert(e)
     }
 
+    /// Maps `new` when it starts at or after the end of the last extent, as
+    /// `map` would (merging with the last extent when contiguous), without a
+    /// search: O(1) amortized. Replay of a file written front to back takes
+    /// this path. Returns false, changing nothing, when some extent ends
+    /// after `new.fileBlock`; `map` applies then.
+    mutating func mapAfterLast(_ new: Extent) -> Bool {
+        guard let li = tree.index(before: tree.endIndex) else {
+            tree.append(new)
+            return true
+        }
+        let l = tree[li]
+        guard l.fileEnd <= new.fileBlock else { return false }
+        if l.fileEnd == new.fileBlock && l.regionEnd == new.regionBlock {
+            tree.replace(at: li, with: Extent(fileBlock: l.fileBlock, regionBlock: l.regionBlock, count: l.count + new.count))
+        } else {
+            tree.append(new)
+        }
+        return true
+    }
+
     /// Maps `run`, extents sorted by file block that lie in one hole of
     /// the map, merging contiguous ones among them and with the neighbours
     /// at both edges. O(k + L + n/L) for k extents: one `insertRun`.

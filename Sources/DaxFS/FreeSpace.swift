@@ -149,6 +149,62 @@ struct FreeSpace {
         return true
     }
 
+    /// Removes many runs, sorted by start and disjoint, each of which lies
+    /// wholly in free space, splitting the free runs that hold them: replay's
+    /// ALLOC records, applied in one batch. Returns false (and changes
+    /// nothing) when some block is not free, a run is empty, or the runs are
+    /// out of order or overlap.
+    /// - Complexity: O(r + h log n) to check r runs held by h free runs;
+    ///   then a few runs against many free runs go one by one, O(r log n);
+    ///   otherwise one `SortedChunks.merge` of each index, which rebuilds
+    ///   only the leaves the runs touch: O(p log p + t·L + n/L) for p pieces
+    ///   left over and t touched leaves.
+    mutating func removeAll(_ runs: [BlockRange]) -> Bool {
+        var split: [FreeRun] = []             // the free runs that hold the runs, in order
+        var pieces: [FreeRun] = []            // what is left of them, in order
+        pieces.reserveCapacity(runs.count + 1)
+        var total: UInt64 = 0
+        var prevEnd: UInt64 = 0
+        var i = 0
+        while i < runs.count {
+            let r = runs[i]
+            guard r.count.raw > 0, i == 0 || r.start.raw >= prevEnd,
+                  let fi = byOffset.lastIndex(atOrBefore: r.start.raw) else { return false }
+            let f = byOffset[fi]
+            var at = f.start
+            // Every run that starts inside f must end inside it.
+            while i < runs.count && runs[i].start.raw < f.end {
+                let s = runs[i]
+                guard s.count.raw > 0, s.start.raw >= at, s.end <= f.end else { return false }
+                if s.start.raw > at { pieces.append(FreeRun(start: at, count: s.start.raw - at)) }
+                at = s.end
+                total += s.count.raw
+                i += 1
+            }
+            guard at > f.start else { return false }          // r starts past the end of f: not free
+            if at < f.end { pieces.append(FreeRun(start: at, count: f.end - at)) }
+            split.append(f)
+            prevEnd = at
+        }
+        if runs.count * 64 < runCount {
+            for r in runs {
+                let ok = remove(r)
+                precondition(ok, "FreeSpace.removeAll: a checked run did not come out")
+            }
+            return true
+        }
+        byOffset.merge(removing: split.map(\.start), inserting: pieces)
+        var sizedOut = split.map { SizedRun($0).key }
+        sizedOut.sort()
+        var sizedIn = pieces.map(SizedRun.init)
+        // Often sorted already: a batch that splits one large run leaves
+        // equal small pieces in order, and the large remainder last.
+        if !sizedIn.indices.dropFirst().allSatisfy({ sizedIn[$0 - 1].key < sizedIn[$0].key }) { sizedIn.sort { $0.key < $1.key } }
+        bySize.merge(removing: sizedOut, inserting: sizedIn)
+        freeBlocks -= total
+        return true
+    }
+
     /// Removes a run all of whose blocks are free, splitting the run that
     /// holds it. Returns false (and changes nothing) otherwise.
     @discardableResult

@@ -34,6 +34,10 @@ public struct RecoveryReport: Sendable, Codable, Equatable {
 /// not fit the state (for example ALLOC of blocks that are not free) means
 /// damage beyond a torn tail and fails the mount with EFSCORRUPTED.
 ///
+/// Records are applied with `MetadataState.replayAll`, which reaches the
+/// state `apply` would, with ALLOC records batched into one free-space
+/// update (see there).
+///
 /// - Complexity: O(checkpoint size + log bytes), one CRC pass over each,
 ///   plus O(log n) per applied record.
 enum Recovery {
@@ -61,16 +65,14 @@ enum Recovery {
         var expected = header.replaySeq
         var transactions = 0, records = 0, spaceRecords = 0
         var stop = Transaction.Stop.noTransaction
+        var recs: [LogRecord] = []            // one transaction's verified copy, its storage reused
         replay: while true {
-            switch Transaction.decode(p, at: at, end: area.upperBound, expected: expected, sb: sb) {
-            case .transaction(let h, let recs, let len):
+            switch Transaction.decode(p, at: at, end: area.upperBound, expected: expected, sb: sb, into: &recs) {
+            case .transaction(let h, let len):
                 do {
-                    try state.applyAll(recs, live: false)
+                    spaceRecords += try state.replayAll(recs)
                 } catch let e as DaxError {
                     throw DaxError(.EFSCORRUPTED, "log transaction \(h.seq) (at log offset \(at - area.lowerBound)) does not fit the filesystem: \(e.message); run 'daxfs fsck'")
-                }
-                for r in recs {
-                    if case .alloc = r { spaceRecords += 1 } else if case .free = r { spaceRecords += 1 }
                 }
                 transactions += 1
                 records += recs.count
@@ -80,6 +82,11 @@ enum Recovery {
                 stop = why
                 break replay
             }
+        }
+        do {
+            try state.finishReplay()
+        } catch let e as DaxError {
+            throw DaxError(.EFSCORRUPTED, "log replay does not fit the filesystem: \(e.message); run 'daxfs fsck'")
         }
         var droppedTx = 0, droppedRecords = 0
         let end: String

@@ -261,6 +261,84 @@ struct SortedChunks<E: SortedElement>: Sequence {
         if let p = index(before: i) { precondition(self[p].key < self[i].key, "SortedChunks.transformSuffix breaks the order") }
     }
 
+    /// Appends `e`, whose key is above every key present: at the end of
+    /// the last leaf, or in a new leaf when that one is full. O(1)
+    /// amortized; no search. Replay maps a file written front to back this way.
+    mutating func append(_ e: E) {
+        if let l = leaves.last?.last { precondition(l.key < e.key, "SortedChunks.append needs a key above the last") }
+        count += 1
+        if leaves.isEmpty || leaves[leaves.count - 1].count >= Self.leafCapacity {
+            leaves.append([e])
+            firstKeys.append(e.key)
+        } else {
+            leaves[leaves.count - 1].append(e)
+        }
+    }
+
+    /// Removes the elements whose keys are `removing` (increasing, each
+    /// present) and inserts `inserting` (strictly increasing keys, none
+    /// present once the removals are done), in one pass over the leaves
+    /// from the first to the last they fall in, rebuilding only those they
+    /// fall in; every other leaf is kept as it is (a reference, not a copy).
+    /// A key is removed before the insertions, so an element may be replaced
+    /// by one with the same key.
+    /// - Complexity: O(r + i + t·L + s + log n + leaves) for r removals, i
+    ///   insertions, t touched leaves and s leaves between them; the last
+    ///   term is one move of the leaf list (no reference counting).
+    mutating func merge(removing: [E.Key], inserting: [E]) {
+        for k in removing.indices.dropFirst() { precondition(removing[k - 1] < removing[k], "SortedChunks.merge needs increasing keys") }
+        for k in inserting.indices.dropFirst() { precondition(inserting[k - 1].key < inserting[k].key, "SortedChunks.merge needs increasing keys") }
+        if leaves.isEmpty {
+            precondition(removing.isEmpty, "SortedChunks.merge: a key to remove is missing")
+            self = SortedChunks(sorted: inserting)
+            return
+        }
+        guard let low = [removing.first, inserting.first?.key].compactMap({ $0 }).min(),
+              let high = [removing.last, inserting.last?.key].compactMap({ $0 }).max() else { return }
+        // Every key lies in leaves first...last: leafFor(low) is leaf 0 for
+        // a key below every leaf, and no key is above high.
+        let first = leafFor(low), last = leafFor(high)
+        let per = Self.leafCapacity * 3 / 4
+        var newLeaves: [[E]] = []
+        newLeaves.reserveCapacity(last - first + 1 + inserting.count / per + 1)
+        var ri = 0, ii = 0
+        for l in first...last {
+            // Leaf l holds the keys below the next leaf's first key (leaf 0
+            // also those below its own first key, the last leaf all above).
+            let lastLeaf = l + 1 == leaves.count
+            var rEnd = ri, iEnd = ii
+            while rEnd < removing.count && (lastLeaf || removing[rEnd] < firstKeys[l + 1]) { rEnd += 1 }
+            while iEnd < inserting.count && (lastLeaf || inserting[iEnd].key < firstKeys[l + 1]) { iEnd += 1 }
+            if rEnd == ri && iEnd == ii {
+                newLeaves.append(leaves[l])
+                continue
+            }
+            var combined: [E] = []
+            combined.reserveCapacity(leaves[l].count + (iEnd - ii))
+            func push(_ e: E) {
+                if let p = combined.last { precondition(p.key < e.key, "SortedChunks.merge: keys out of order or present twice") }
+                combined.append(e)
+            }
+            for e in leaves[l] {
+                if ri < rEnd && removing[ri] == e.key { ri += 1; continue }
+                precondition(ri == rEnd || e.key < removing[ri], "SortedChunks.merge: a key to remove is missing")
+                while ii < iEnd && inserting[ii].key < e.key { push(inserting[ii]); ii += 1 }
+                push(e)
+            }
+            precondition(ri == rEnd, "SortedChunks.merge: a key to remove is missing")
+            while ii < iEnd { push(inserting[ii]); ii += 1 }
+            var at = 0
+            while at < combined.count {
+                let n = combined.count - at <= Self.leafCapacity ? combined.count - at : per
+                newLeaves.append(Array(combined[at..<(at + n)]))
+                at += n
+            }
+        }
+        count += inserting.count - removing.count
+        leaves.replaceSubrange(first...last, with: newLeaves)
+        firstKeys.replaceSubrange(first...last, with: newLeaves.map { $0[0].key })
+    }
+
     struct Iterator: IteratorProtocol {
         let chunks: SortedChunks
         var i: Index

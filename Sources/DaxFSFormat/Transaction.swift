@@ -95,6 +95,29 @@ public enum Transaction {
     /// - Complexity: O(length of the transaction).
     public static func decode(_ p: UnsafeRawBufferPointer, at o: Int, end: Int, expected: LogSequence,
                               sb: Superblock) -> Decoded {
+        var records: [LogRecord] = []
+        switch decode(p, at: o, end: end, expected: expected, sb: sb, into: &records) {
+        case .transaction(let h, let len): return .transaction(h, records, length: len)
+        case .stop(let why): return .stop(why)
+        }
+    }
+
+    /// What `decode(_:at:end:expected:sb:into:)` found.
+    public enum Verified: Sendable {
+        case transaction(TransactionHeader, length: Int)
+        case stop(Stop)
+    }
+
+    /// `decode`, verifying the records into `records` (emptied first, its
+    /// storage kept), so that replay reuses one array for every transaction
+    /// instead of allocating one each. After `.stop`, `records` holds
+    /// nothing of use. The same checks, in the same order.
+    /// - Complexity: O(length of the transaction).
+    public static func decode(_ p: UnsafeRawBufferPointer, at o: Int, end: Int, expected: LogSequence,
+                              sb: Superblock, into records: inout [LogRecord]) -> Verified {
+        // Not removeAll(keepingCapacity:), which goes through the generic
+        // replaceSubrange: a tenth of the decoding time of small transactions.
+        while !records.isEmpty { records.removeLast() }
         let seed = sb.recordSeed
         guard o >= 0, end <= p.count, o + TransactionHeader.size <= end else { return .stop(.noTransaction) }
         guard p.u32(o + TransactionHeader.F.magic.offset) == TransactionHeader.magic,
@@ -112,7 +135,6 @@ public enum Transaction {
                                     crcOffset: TransactionHeader.F.crc.offset, seed: seed)
         guard stored == computed else { return .stop(.corrupt("transaction \(seq) checksum mismatch")) }
         guard seq == expected else { return .stop(.corrupt("transaction sequence \(seq), expected \(expected)")) }
-        var records: [LogRecord] = []
         records.reserveCapacity(min(count, bodyLen / LogRecord.headerSize))   // a fuzzed count must not size the allocation
         var at = o + TransactionHeader.size
         do {
@@ -129,6 +151,6 @@ public enum Transaction {
         }
         guard records.count == count else { return .stop(.corrupt("transaction \(seq) holds \(records.count) records, header says \(count)")) }
         let header = TransactionHeader(seq: seq, bodyLength: UInt32(bodyLen), recordCount: UInt32(count), salt: sb.logSalt)
-        return .transaction(header, records, length: len)
+        return .transaction(header, length: len)
     }
 }

@@ -28,6 +28,29 @@ import DaxCore
         }
     }
 
+    /// `crcExcluding` (one C call) against the checksum of a copy whose
+    /// field is zeroed: every field offset of short buffers, long ones,
+    /// unaligned starts, and the whole-buffer field.
+    @Test func excludingEqualsAZeroedCopy() {
+        var bytes = [UInt8](repeating: 0, count: 300)
+        for i in bytes.indices { bytes[i] = UInt8(truncatingIfNeeded: i &* 131 &+ 7) }
+        bytes.withUnsafeBytes { all in
+            for start in 0..<9 {
+                for end in [4, 5, 8, 12, 16, 24, 31, 40, 64, 100, 291] where start + end <= all.count {
+                    let buf = UnsafeRawBufferPointer(rebasing: all[start..<(start + end)])
+                    for off in 0...(end - 4) {
+                        var copy = Array(buf)
+                        for k in off..<(off + 4) { copy[k] = 0 }
+                        for seed: UInt32 in [0, 0xDEAD_BEEF] {
+                            let expected = copy.withUnsafeBytes { CRC32C.software($0, seed: seed) }
+                            #expect(crcExcluding(buf, end: end, crcOffset: off, seed: seed) == expected, "start \(start) end \(end) off \(off)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test func incrementalEqualsWhole() {
         let bytes: [UInt8] = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         bytes.withUnsafeBytes { p in

@@ -5,9 +5,10 @@ import DaxFSTestSupport
 
 /// The bulk paths of the in-DRAM range structures against plain models:
 /// `SortedChunks.removeSubrange`, `ExtentMap.unmap` over many extents and
-/// `FreeSpace.insertAll` (both its one-by-one and its merge path), and
+/// `FreeSpace.insertAll` (both its one-by-one and its merge path),
 /// `FreeSpace.remove` and `insert` against a block bitmap, through both of
-/// its indexes.
+/// its indexes, and replay's batch paths: `SortedChunks.merge` and `append`,
+/// `ExtentMap.mapAfterLast` and `FreeSpace.removeAll` (both of its paths).
 @Suite struct RangeStructureTests {
     struct Item: SortedElement, Equatable { var key: Int }
 
@@ -135,6 +136,150 @@ import DaxFSTestSupport
             #expect(Array(a.runs) == before)
         }
     }
+    @Test(arguments: [1, 2, 3]) func mergeAndAppendMatchAnArray(seed: UInt64) {
+        var rng = SeededRandom(seed: seed)
+        for _ in 0..<200 {
+            let n = rng.below(3000)
+            var chunks = SortedChunks(sorted: (0..<n).map { Item(key: $0 * 4) })
+            var model = Set((0..<n).map { $0 * 4 })
+            // Remove a random subset, insert a random set of new keys (some
+            // replacing removed ones, some below and above everything).
+            let dense = rng.below(2) == 0
+            var removing: [Int] = [], inserting: [Int] = []
+            for k in model.sorted() where rng.below(dense ? 2 : 200) == 0 { removing.append(k) }
+            let removed = Set(removing)
+            for k in stride(from: -40, to: 4 * n + 40, by: 1) where rng.below(dense ? 3 : 500) == 0 {
+                if !model.contains(k) || removed.contains(k) { inserting.append(k) }
+            }
+            chunks.merge(removing: removing, inserting: inserting.map { Item(key: $0) })
+            model.subtract(removing)
+            model.formUnion(inserting)
+            var expected = model.sorted()
+            #expect(chunks.map(\.key) == expected)
+            #expect(chunks.count == expected.count)
+            if let x = expected.randomElement(using: &rng) { #expect(chunks.find(x) != nil && chunks.lastIndex(atOrBefore: x).map { chunks[$0].key } == x) }
+            // Appends past the end, over more than a leaf, then ordinary inserts.
+            var next = (expected.last ?? 0) + 1
+            for _ in 0..<rng.below(600) { chunks.append(Item(key: next)); expected.append(next); next += 1 + rng.below(3) }
+            for _ in 0..<rng.below(50) {
+                let k = rng.below(next + 10)
+                if !model.contains(k) && k < next - 1 && !expected.contains(k) { chunks.insert(Item(key: k)); expected.append(k); model.insert(k) }
+            }
+            expected.sort()
+            #expect(chunks.map(\.key) == expected)
+            #expect(chunks.count == expected.count)
+        }
+    }
+
+    /// `mapAfterLast` builds the same map as `map`, and refuses (changing
+    /// nothing) an extent that does not start after the last one.
+    @Test(arguments: [1, 2, 3]) func mapAfterLastMatchesMap(seed: UInt64) {
+        var rng = SeededRandom(seed: seed)
+        var a = ExtentMap(), b = ExtentMap()
+        var fb: UInt64 = 0, rb: UInt64 = 1000
+        for _ in 0..<3000 {
+            fb += UInt64(rng.below(3))                 // contiguous in the file, or a hole
+            rb += UInt64(rng.below(3))                 // contiguous in the region, or not
+            let e = Extent(fileBlock: fb, regionBlock: rb, count: UInt64(1 + rng.below(4)))
+            let appended = a.mapAfterLast(e)
+            #expect(appended)
+            b.map(e)
+            fb += e.count; rb += e.count
+            if rng.below(10) == 0, let l = a.last {
+                let before = Array(a)
+                let refused = !a.mapAfterLast(Extent(fileBlock: l.fileEnd - 1, regionBlock: 1, count: 5))
+                #expect(refused)
+                #expect(Array(a) == before)
+            }
+        }
+        #expect(Array(a) == Array(b))
+        #expect(a.count == b.count)
+    }
+
+    /// `removeAll` of a sorted batch against a block bitmap and against
+    /// `remove` one by one, on free space of many small runs (the one-by-one
+    /// path) and of few large ones (the merge path); a batch with a block
+    /// that is not free, an empty run, or runs out of order or overlapping
+    /// is refused and changes nothing.
+    @Test(arguments: [1, 2, 3]) func removeAllMatchesABitmap(seed: UInt64) {
+        var rng = SeededRandom(seed: seed)
+        for round in 0..<150 {
+            let n = 64 + rng.below(20_000)
+            var free = [Bool](repeating: false, count: n)
+            // Few large runs, or many small ones.
+            let holeEvery = round % 3 == 0 ? 3 : 200 + rng.below(2000)
+            for i in 0..<n where i % holeEvery != 0 { free[i] = true }
+            func runs(_ bits: [Bool]) -> [FreeRun] {
+                var out: [FreeRun] = []
+                var i = 0
+                while i < n {
+                    guard bits[i] else { i += 1; continue }
+                    var j = i
+                    while j < n && bits[j] { j += 1 }
+                    out.append(FreeRun(start: UInt64(i), count: UInt64(j - i)))
+                    i = j
+                }
+                return out
+            }
+            let initial = runs(free).map { BlockRange($0.start, $0.count) }
+            var fs = FreeSpace(sorted: initial)!, one = FreeSpace(sorted: initial)!
+            // A sorted batch of disjoint free runs; dense or sparse.
+            var batch: [BlockRange] = []
+            var i = 0
+            let gap = round % 2 == 0 ? 4 : 400
+            while i < n {
+                i += rng.below(gap)
+                guard i < n, free[i] else { i += 1; continue }
+                var j = i + 1
+                while j < n && free[j] && rng.below(4) > 0 { j += 1 }
+                batch.append(BlockRange(UInt64(i), UInt64(j - i)))
+                i = j
+            }
+            // Sometimes a bad batch.
+            let bad = rng.below(4) == 0 && batch.count >= 2
+            if bad {
+                let k = rng.below(batch.count)
+                switch rng.below(4) {
+                case 0: batch[k] = BlockRange(batch[k].start.raw, batch[k].count.raw + UInt64(n))   // runs past the free run
+                case 1: batch[k] = BlockRange(batch[k].start.raw, 0)                                 // empty
+                case 2: batch.swapAt(0, batch.count - 1)                                             // out of order
+                default: batch.insert(batch[k], at: k)                                               // overlaps itself
+                }
+            }
+            let before = Array(fs.runs)
+            let ok = fs.removeAll(batch)
+            if bad {
+                #expect(!ok, "round \(round)")
+                #expect(Array(fs.runs) == before && fs.freeBlocks == one.freeBlocks)
+                continue
+            }
+            #expect(ok, "round \(round)")
+            for r in batch {
+                let done = one.remove(r)
+                #expect(done)
+                for b in r.start.raw..<r.end { free[Int(b)] = false }
+            }
+            let model = runs(free)
+            #expect(Array(fs.runs) == model, "round \(round)")
+            #expect(Array(one.runs) == model)
+            #expect(fs.freeBlocks == UInt64(free.filter { $0 }.count))
+            #expect(fs.runCount == model.count)
+            let largest = model.max { ($0.count, $0.start) < ($1.count, $1.start) }
+            #expect(fs.largest == largest, "round \(round)")
+            for _ in 0..<8 {
+                let need = 1 + UInt64(rng.below(64))
+                let fit = model.filter { $0.count >= need }.min { ($0.count, $0.start) < ($1.count, $1.start) }
+                #expect(fs.bestFit(need: need, align: 1, scan: Int.max) == fit, "round \(round)")
+            }
+            // Both indexes still work for the live path afterwards.
+            if let r = model.first {
+                let out = fs.remove(BlockRange(r.start, 1)), back = fs.insert(BlockRange(r.start, 1))
+                #expect(out && back)
+                #expect(Array(fs.runs) == model)
+            }
+        }
+    }
+
     /// Random takes (whole runs, prefixes, suffixes, middles) and gives back,
     /// against a bitmap of free blocks. After every step the offset index
     /// must equal the bitmap's runs, and the size index must agree: the

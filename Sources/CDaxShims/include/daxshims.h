@@ -24,6 +24,12 @@ uint32_t daxfs_crc32c_update_sw(uint32_t crc, const void *buf, size_t len);
 /* The same, forced to the hardware path; only call when hw is available. */
 uint32_t daxfs_crc32c_update_hw(uint32_t crc, const void *buf, size_t len);
 
+/* The CRC32C of len bytes at buf, seeded with `seed`, with the 4 bytes at
+ * crc_off read as zero (a record's own checksum field); needs
+ * crc_off + 4 <= len. The same value as feeding the three pieces, in one
+ * call with no byte loop: the field's word is copied and cleared. */
+uint32_t daxfs_crc32c_excluding(uint32_t seed, const void *buf, size_t len, size_t crc_off);
+
 /* Convenience: the standard CRC32C of a buffer, seeded with `seed` (0 = standard). */
 static inline uint32_t daxfs_crc32c(uint32_t seed, const void *buf, size_t len) {
     return ~daxfs_crc32c_update(~seed, buf, len);
