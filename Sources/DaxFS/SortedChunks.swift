@@ -10,7 +10,7 @@ protocol SortedElement {
 ///
 /// - Complexity: lookups are O(log n) (a binary search over leaf first keys,
 ///   then one inside a leaf); insert and remove are O(log n + L + n/L) with
-///   L = 512, which is a few thousand element moves at n = 10^6; in-order
+///   L = 256 (`leafCapacity`), which is a few thousand element moves at n = 10^6; in-order
 ///   iteration is O(1) per step. Memory is the elements plus one key per leaf.
 struct SortedChunks<E: SortedElement>: Sequence {
     static var leafCapacity: Int { 256 }
