@@ -28,7 +28,8 @@ import Synchronization
 /// dirtied, so the persistence rules do not change.
 ///
 /// Thread safety: stores to disjoint ranges may run concurrently. The msync
-/// path keeps its pending ranges under a mutex; a fence msyncs all of them.
+/// path keeps its pending ranges under a mutex; a fence msyncs all of them,
+/// and fences on that path run one at a time (see `fence`).
 public final class MappedRegion: PersistentMedia, @unchecked Sendable {
     public let info: RegionInfo
     public let isReadOnly: Bool
@@ -236,12 +237,17 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
         // must be globally visible before msync writes the pages back.
         pmem_drain()
         if persistencePath == .flushAndFence { return }
-        // msync outside the mutex. A short list (the usual case: a few
+        // One fence msyncs at a time (the writeback lock), from taking the
+        // list to the last msync: a fence that finds the list empty because
+        // another fence just took it must still wait until those pages are
+        // written back, or it would return before the stores it orders are
+        // durable. Stores and addPending only take the list's own mutex, so
+        // they never wait for an msync. A short list (the usual case: a few
         // pages of data and the log's tail) is copied to the stack and the
         // shared list keeps its buffer, so neither a fence nor the next
         // addPending allocates; a long one is moved out whole.
         let small = 16
-        withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: small) { stack in
+        pending.withWriteback { withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: small) { stack in
             var taken: [Range<Int>] = []
             let n = pending.withLock { p -> Int in
                 if p.count <= small {
@@ -260,7 +266,7 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
                 MappedRegion.coalesce(&taken)
                 for r in taken { _ = pmem_msync(base + r.lowerBound, r.count) }
             }
-        }
+        } }
     }
 
     /// A store fence (`pmem_drain`) and nothing else: on the flush+fence
@@ -311,13 +317,26 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
     }
 }
 
-/// Page ranges waiting for an msync, under a pthread mutex.
+/// Page ranges waiting for an msync, under a pthread mutex, and the
+/// writeback lock that makes fences wait for one another's msyncs.
+/// Lock order: writeback, then the list's mutex.
 final class PendingRanges: @unchecked Sendable {
     private let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let writeback = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var ranges: [Range<Int>] = []
 
-    init() { pthread_mutex_init(m, nil) }
-    deinit { pthread_mutex_destroy(m); m.deallocate() }
+    init() { pthread_mutex_init(m, nil); pthread_mutex_init(writeback, nil) }
+    deinit {
+        pthread_mutex_destroy(m); m.deallocate()
+        pthread_mutex_destroy(writeback); writeback.deallocate()
+    }
+
+    /// Runs `body` (a fence's take-and-msync) holding the writeback lock.
+    func withWriteback<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(writeback)
+        defer { pthread_mutex_unlock(writeback) }
+        return try body()
+    }
 
     func withLock<T>(_ body: (inout [Range<Int>]) throws -> T) rethrows -> T {
         pthread_mutex_lock(m)
