@@ -17,14 +17,16 @@ extension Filesystem {
     /// 5. a checkpoint runs if the replay length or the space map outgrew
     ///    their thresholds.
     ///
-    /// With `Durability.deferred`, a transaction that only adds
-    /// (`TransactionBuilder.canStage`) is staged instead (`Journal.stage`):
-    /// step 1 is only a drain of this thread's stores (they are complete, and
-    /// the fence that later writes the staged log makes them durable), and
-    /// step 3 puts it in the staging buffer. Any other transaction first
-    /// writes the staged ones, so the log stays in order; one that frees
-    /// blocks is then fenced even when deferred, because the freed blocks
-    /// may be handed out and zeroed at once.
+    /// With `Durability.deferred`, a transaction that only adds (`canStage`)
+    /// is staged instead (`Journal.stage`): step 1 is only a drain of this
+    /// thread's stores (they are complete, and the fence that later writes
+    /// the staged log makes them durable), and step 3 puts it in the staging
+    /// buffer. Any other transaction first writes the staged ones, so the log
+    /// stays in order, and is then appended and fenced as under
+    /// `eachOperation`: what it frees, unmaps, shifts or shrinks may be
+    /// written over in place at once (freed blocks are handed out and
+    /// zeroed, a shrunk tail is zeroed when the file grows again), and those
+    /// stores must not reach the media before it does.
     ///
     /// On a throw (ENOSPC when the metadata no longer fits a checkpoint slot)
     /// nothing was logged and the caller's reservations are cancelled here.
@@ -38,7 +40,7 @@ extension Filesystem {
             try logLock.withLock {
                 try admit(tx)
                 let faults = options.faults
-                let stage = options.durability == .deferred && size <= Journal.stageCapacity && tx.canStage
+                let stage = options.durability == .deferred && size <= Journal.stageCapacity && canStage(tx)
                 if stage {
                     // Complete this thread's zeroes and data; the fence that
                     // writes the staged log makes them durable before it.
@@ -53,8 +55,7 @@ extension Filesystem {
                 if stage {
                     journal.stage(tx.records, faults: faults)
                 } else {
-                    journal.append(tx.records, faults: faults,
-                                   fence: options.durability == .eachOperation || tx.freesBlocks)
+                    journal.append(tx.records, faults: faults)
                 }
                 do {
                     try state.applyAll(tx.records, live: true)
@@ -68,6 +69,25 @@ extension Filesystem {
             throw error
         }
         tx.clear()
+    }
+
+    /// Whether a transaction may wait in the staging buffer under deferred
+    /// durability: it only adds inodes, names, attributes, extents and ALLOC
+    /// records, and no INODE_ATTR shrinks a file (bytes past the new size
+    /// are zeroed in place when the file grows again, which must not reach
+    /// the media while the old size is the durable one). O(records).
+    func canStage(_ tx: TransactionBuilder) -> Bool {
+        tx.records.withUnsafeBufferPointer { rs in
+            for i in rs.indices {
+                switch rs[i] {
+                case .inode, .extentMap, .alloc: continue
+                case .inodeAttr(let a):
+                    if let n = state.inodes[a.ino], a.size < n.record.size { return false }
+                default: return false
+                }
+            }
+            return true
+        }
     }
 
     /// Refuses, with ENOSPC, a transaction that adds inodes or extents when the

@@ -16,7 +16,10 @@ import PMem
 /// cover the range, in transactions of bounded size, the size last; a crash
 /// leaves either the old size (and maybe some of the new zeroed blocks, which
 /// read as zeroes) or the new one. Stores through a mapping are durable only
-/// after `Mapping.persist` or `syncFile`.
+/// after `Mapping.persist` or `syncFile`. Under `Durability.deferred` the
+/// transactions that mapped new blocks may still be staged in DRAM
+/// (`Journal.stage`): `Mapping.persist` makes the stored bytes durable, but
+/// only `syncFile` (or `sync`) also makes the blocks' mapping durable.
 extension Filesystem {
     /// Maps bytes [offset, offset+length) of file `ino` for direct access.
     ///

@@ -77,13 +77,15 @@ public final class Filesystem: @unchecked Sendable {
     public enum Durability: Sendable {
         /// Each operation is durable when it returns (a fence per commit).
         case eachOperation
-        /// Operations are durable at the next `sync()`, at unmount, at a
-        /// checkpoint, or when an operation that cannot wait is logged.
-        /// Transactions that only add (creates, attributes, allocations)
-        /// wait in a 64 KiB DRAM buffer and are written and fenced together
+        /// Operations are durable at the next `sync()` or `syncFile`, at
+        /// unmount, at a checkpoint, or when an operation that cannot wait
+        /// is logged. Transactions that only add (creates, renames,
+        /// attributes that do not shrink a file, allocations) wait in a
+        /// 64 KiB DRAM buffer and are written and fenced together
         /// (`Journal.stage`, a group commit); the others (frees, unmaps,
-        /// shifts, swaps, intents) write that buffer first, and one that frees
-        /// blocks is fenced at once. Every operation is still atomic, and a
+        /// shifts, swaps, intents, shrinking a size) write that buffer first
+        /// and are then durable when they return, as under `eachOperation`.
+        /// `Mapping.persist` makes stored bytes durable, not staged mappings. Every operation is still atomic, and a
         /// crash keeps a prefix of the operations, in order: replay stops at
         /// the first transaction that did not reach the media. `daxfs io`
         /// uses this and syncs at the end, as a journaling filesystem commits
@@ -175,7 +177,9 @@ public final class Filesystem: @unchecked Sendable {
         recovery = recovered.report
         if !readOnly {
             setState(.dirty)
-            if recovery.transactionsDropped > 0 { logLock.withLock { journal.clearTornTail() } }
+            if recovery.transactionsDropped > 0 || mountState != .clean {
+                logLock.withLock { journal.clearBeyondTail(tornTail: recovery.transactionsDropped > 0) }
+            }
             if options.finishIntentsAtMount { try finishPendingIntents() }
         }
     }

@@ -18,28 +18,6 @@ struct TransactionBuilder {
     var encodedSize: Int { Transaction.encodedSize(records) }
     mutating func append(_ r: LogRecord) { records.append(r) }
     var isEmpty: Bool { records.isEmpty }
-    /// Whether the transaction may be staged under deferred durability
-    /// (`Journal.stage`): it only adds inodes, names, attributes, extents
-    /// and ALLOC records. One that frees blocks must not wait in DRAM: the
-    /// allocator hands freed blocks out again at once and zeroes them, which
-    /// must not reach the media before the FREE does (the old owner would
-    /// read zeroes after a crash). Unmaps, shifts, swaps and intents are
-    /// not staged either; they are logged and fenced as before.
-    var canStage: Bool {
-        records.withUnsafeBufferPointer { rs in
-            for i in rs.indices {
-                switch rs[i] {
-                case .inode, .inodeAttr, .extentMap, .alloc: continue
-                default: return false
-                }
-            }
-            return true
-        }
-    }
-    /// Whether the transaction holds FREE records.
-    var freesBlocks: Bool {
-        records.withUnsafeBufferPointer { rs in rs.indices.contains { if case .free = rs[$0] { true } else { false } } }
-    }
     /// Empties the builder for reuse, keeping the records' buffer: a commit
     /// ends with this, so it allocates nothing for a builder the caller
     /// usually drops.
@@ -61,19 +39,23 @@ struct TransactionBuilder {
 /// again by walking transactions whose sequence follows the checkpoint's.
 ///
 /// **Staged transactions (group commit).** Under `Durability.deferred` a
-/// transaction that only adds (see `TransactionBuilder.canStage`) is encoded
-/// into a DRAM buffer instead of the media, and takes its place in the log
-/// (tail and sequence) at once. `writeStaged` writes every staged
-/// transaction in one go: a fence first (the zeroes and data they expose,
-/// stored by any thread before its commit, become durable), then one copy
-/// into the log at the durable tail, then the commit fence. It runs at
+/// transaction that only adds (see `Filesystem.canStage`) is encoded into a
+/// DRAM buffer instead of the media, and takes its place in the log (tail
+/// and sequence) at once. `writeStaged` writes every staged transaction in
+/// one go: a fence first, then one copy into the log at the durable tail,
+/// then the commit fence. What they expose (zeroes, data) is durable before
+/// the copy: on the flush+fence path because each committer drained its
+/// own stores before it staged, on the msync path because that first fence
+/// msyncs every pending page, whoever stored it. `writeStaged` runs at
 /// `sync`, when the buffer is full, before any transaction that is not
-/// staged (so the log stays in order), and before a checkpoint drops them
-/// (the checkpoint holds their effects). A crash loses the staged
-/// transactions, all of them: the log keeps a prefix, as the deferred
-/// contract promises. This is what a journaling filesystem's running
-/// transaction is; it saves the per-operation fence (an msync system call
-/// on the msync path) and the per-operation store of the log's tail line.
+/// staged (so the log stays in order) and when a dropped mount is freed; a
+/// checkpoint drops the staged transactions unwritten (it holds their
+/// effects). A crash keeps a prefix of them, from none to all, each whole:
+/// each has its own checksum and replay stops at the first that is missing
+/// (and mount clears any intact ones after it: `clearBeyondTail`). This is
+/// what a journaling filesystem's running transaction is; it saves the
+/// per-operation fence (an msync system call on the msync path) and the
+/// per-operation store of the log's tail line.
 ///
 /// Guarded by the filesystem's log lock.
 final class Journal: @unchecked Sendable {
@@ -117,12 +99,10 @@ final class Journal: @unchecked Sendable {
 
     func fits(_ size: Int) -> Bool { tail + size <= logBytes }
 
-    /// Writes one transaction at the tail and, when `fence`, makes it durable
-    /// (one fence). Without the fence it is written back and becomes durable
-    /// at the next fence of anyone; transactions still become durable in log
-    /// order as far as replay can tell, because replay stops at the first one
-    /// that is missing. The caller has checked that it fits.
-    func append(_ records: [LogRecord], faults: FaultInjection, fence: Bool = true) {
+    /// Writes one transaction at the tail and makes it durable (one fence:
+    /// the commit point). Nothing may be staged. The caller has checked that
+    /// it fits.
+    func append(_ records: [LogRecord], faults: FaultInjection) {
         let size = Transaction.encodedSize(records)
         precondition(fits(size), "transaction does not fit in the log")
         if scratch.count < size { scratch = [UInt8](repeating: 0, count: max(size, 4096)) }
@@ -140,7 +120,7 @@ final class Journal: @unchecked Sendable {
                 media.storeFlushed(bytes, at: at, site: CallSite(#fileID, #line))
             }
         }
-        if fence { media.fence() }                     // the commit point
+        media.fence()                                  // the commit point
         tail += size
         mediaTail = tail
         advance(past: records)
@@ -195,17 +175,47 @@ final class Journal: @unchecked Sendable {
         }
     }
 
-    /// Zeroes the header of the torn or corrupt transaction at the tail,
-    /// which replay ignored, and fences: later scans (info, fsck) then see
-    /// a clean end there instead of damage. A crash before the fence leaves
-    /// either the old bytes or zeroes, and replay ignores both the same way.
-    func clearTornTail() {
-        let at = layout.log.lowerBound + tail
-        let n = min(TransactionHeader.size, layout.log.upperBound - at)
-        guard n > 0 else { return }
-        media.storeFlushed([UInt8](repeating: 0, count: n), at: at)
-        media.fence()
+    /// After a crash, clears what replay did not reach: the header of the
+    /// torn or corrupt transaction at the tail (`tornTail`), and the header
+    /// of every later transaction of this log whose sequence is not below
+    /// `nextSeq`, within `scanWindow` bytes of the tail; then one fence.
+    ///
+    /// The later ones exist when a crash tore a group of transactions
+    /// written together (`writeStaged`) in the middle: each has its own
+    /// checksum, so some after the torn one can be intact. They are lost
+    /// history, but a new transaction of the same length at the tail would
+    /// end exactly where one of them starts, with the sequence it expects,
+    /// and a second crash would replay it. Cleared, they cannot. Later scans
+    /// (info, fsck) also see a clean end instead of damage. A crash before the
+    /// fence leaves old bytes or zeroes, which replay ignores the same way.
+    /// - Complexity: O(scanWindow / 8) reads, once per mount after a crash.
+    func clearBeyondTail(tornTail: Bool) {
+        let p = media.bytes
+        let start = layout.log.lowerBound + tail, end = layout.log.upperBound
+        var cleared = 0
+        func zero(_ at: Int) {
+            let n = min(TransactionHeader.size, end - at)
+            guard n > 0 else { return }
+            media.storeFlushed([UInt8](repeating: 0, count: n), at: at)
+            cleared += 1
+        }
+        if tornTail { zero(start) }
+        var o = start + 8
+        let limit = min(end, start + Self.scanWindow) - TransactionHeader.size
+        while o <= limit {
+            if p.u32(o + TransactionHeader.F.magic.offset) == TransactionHeader.magic,
+               p.u64(o + TransactionHeader.F.salt.offset) == layout.sb.logSalt,
+               p.u64(o + TransactionHeader.F.seq.offset) >= nextSeq.raw {
+                zero(o)
+            }
+            o += 8
+        }
+        if cleared > 0 { media.fence() }
     }
+
+    /// How far past the tail `clearBeyondTail` looks: 1 MiB, well past the
+    /// most that one `writeStaged` writes (`stageCapacity`), as fsck looks.
+    static let scanWindow = 1 << 20
 
     /// The log restarts after a checkpoint at `slot` with `generation`.
     /// Staged transactions are dropped: the checkpoint just written holds

@@ -101,7 +101,29 @@ enum CrashScenarios {
             fs.sync()
         }
         write.options.durability = .deferred
-        return [allocate, write]
+        // A size that shrinks within a block is not staged: growing the file
+        // again zeroes the old tail in place, which must not reach the media
+        // while the old size is still the durable one.
+        let original = bytes(8_000, seed: 41)
+        let shrunk = Array(original[0..<5_000])
+        let grown = shrunk + [UInt8](repeating: 0, count: 7_000)
+        let prefix = CrashContract(name: "prefix") { s, pre, _ in
+            var expected = pre
+            if s == expected { return true }
+            expected.entries["/t"] = .file(shrunk)
+            if s == expected { return true }
+            expected.entries["/t"] = .file(grown)
+            return s == expected
+        }
+        var shrinkThenGrow = CrashScenario("truncate down within a block, then up, deferred durability", contract: prefix,
+                                           setup: { fs in try fs.write(try fs.create("/t"), at: 0, original) }) { fs in
+            let t = try fs.lookup("/t")
+            try fs.truncate(t, size: 5_000)
+            try fs.truncate(t, size: 12_000)
+            fs.sync()
+        }
+        shrinkThenGrow.options.durability = .deferred
+        return [allocate, write, shrinkThenGrow]
     }()
 
     /// Every scenario, with the crash runs' transaction cap.
