@@ -110,15 +110,7 @@ final class Journal: @unchecked Sendable {
         let seed = layout.sb.recordSeed, salt = layout.sb.logSalt, seq = nextSeq
         scratch.withUnsafeMutableBytes { p in
             Transaction.encode(records, seq: seq, salt: salt, seed: seed, into: p, at: 0)
-            let bytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[0..<size])
-            let at = layout.log.lowerBound + tail
-            if faults.contains(.logTailBeforeRecord) {
-                // Injected bug: the transaction is stored but never flushed,
-                // so the next one can be durable while this one is not.
-                media.store(bytes, at: at, site: CallSite(#fileID, #line))
-            } else {
-                media.storeFlushed(bytes, at: at, site: CallSite(#fileID, #line))
-            }
+            store(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[0..<size]), at: tail, faults: faults)
         }
         media.fence()                                  // the commit point
         tail += size
@@ -149,16 +141,23 @@ final class Journal: @unchecked Sendable {
         guard stagedBytes > 0 else { return }
         precondition(mediaTail + stagedBytes == tail, "staged transactions do not end at the tail")
         if !faults.contains(.noFenceBeforeCommit) { media.fence() }
-        let bytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(staged)[0..<stagedBytes])
-        let at = layout.log.lowerBound + mediaTail
+        store(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(staged)[0..<stagedBytes]), at: mediaTail, faults: faults)
+        media.fence()                                  // the commit point of every staged transaction
+        mediaTail = tail
+        stagedBytes = 0
+    }
+
+    /// Stores encoded transactions at log offset `logOffset`, written back
+    /// (durable at the caller's next fence). With `logTailBeforeRecord`
+    /// (injected bug) they are stored but never flushed, so a later
+    /// transaction can be durable while these are not.
+    private func store(_ bytes: UnsafeRawBufferPointer, at logOffset: Int, faults: FaultInjection) {
+        let at = layout.log.lowerBound + logOffset
         if faults.contains(.logTailBeforeRecord) {
             media.store(bytes, at: at, site: CallSite(#fileID, #line))
         } else {
             media.storeFlushed(bytes, at: at, site: CallSite(#fileID, #line))
         }
-        media.fence()
-        mediaTail = tail
-        stagedBytes = 0
     }
 
     /// The sequence and counters move past a transaction just logged or staged.

@@ -9,6 +9,21 @@ import DaxFSTestSupport
 /// `FreeSpace.remove` and `insert` against a block bitmap, through both of
 /// its indexes, and replay's batch paths: `SortedChunks.merge` and `append`,
 /// `ExtentMap.mapAfterLast` and `FreeSpace.removeAll` (both of its paths).
+/// The free runs of a block bitmap (true = free), in order: the model the
+/// free-space tests compare against.
+func freeRuns(_ bits: [Bool]) -> [FreeRun] {
+    var out: [FreeRun] = []
+    var i = 0
+    while i < bits.count {
+        guard bits[i] else { i += 1; continue }
+        var j = i
+        while j < bits.count && bits[j] { j += 1 }
+        out.append(FreeRun(start: UInt64(i), count: UInt64(j - i)))
+        i = j
+    }
+    return out
+}
+
 @Suite struct RangeStructureTests {
     struct Item: SortedElement, Equatable { var key: Int }
 
@@ -209,19 +224,7 @@ import DaxFSTestSupport
             // Few large runs, or many small ones.
             let holeEvery = round % 3 == 0 ? 3 : 200 + rng.below(2000)
             for i in 0..<n where i % holeEvery != 0 { free[i] = true }
-            func runs(_ bits: [Bool]) -> [FreeRun] {
-                var out: [FreeRun] = []
-                var i = 0
-                while i < n {
-                    guard bits[i] else { i += 1; continue }
-                    var j = i
-                    while j < n && bits[j] { j += 1 }
-                    out.append(FreeRun(start: UInt64(i), count: UInt64(j - i)))
-                    i = j
-                }
-                return out
-            }
-            let initial = runs(free).map { BlockRange($0.start, $0.count) }
+            let initial = freeRuns(free).map { BlockRange($0.start, $0.count) }
             var fs = FreeSpace(sorted: initial)!, one = FreeSpace(sorted: initial)!
             // A sorted batch of disjoint free runs; dense or sparse.
             var batch: [BlockRange] = []
@@ -259,7 +262,7 @@ import DaxFSTestSupport
                 #expect(done)
                 for b in r.start.raw..<r.end { free[Int(b)] = false }
             }
-            let model = runs(free)
+            let model = freeRuns(free)
             #expect(Array(fs.runs) == model, "round \(round)")
             #expect(Array(one.runs) == model)
             #expect(fs.freeBlocks == UInt64(free.filter { $0 }.count))
@@ -291,20 +294,8 @@ import DaxFSTestSupport
         let n = 4096
         var free = [Bool](repeating: true, count: n)
         var fs = FreeSpace(sorted: [BlockRange(0, UInt64(n))])!
-        func modelRuns() -> [FreeRun] {
-            var out: [FreeRun] = []
-            var i = 0
-            while i < n {
-                guard free[i] else { i += 1; continue }
-                var j = i
-                while j < n && free[j] { j += 1 }
-                out.append(FreeRun(start: UInt64(i), count: UInt64(j - i)))
-                i = j
-            }
-            return out
-        }
         for step in 0..<3000 {
-            let runs = modelRuns()
+            let runs = freeRuns(free)
             if !runs.isEmpty && (rng.below(3) > 0 || runs.count < 4) {
                 // Take part of a free run.
                 let r = runs[rng.below(runs.count)]
@@ -322,7 +313,7 @@ import DaxFSTestSupport
                 #expect(ok, "step \(step)")
                 for b in s...e { free[b] = true }
             }
-            let model = modelRuns()
+            let model = freeRuns(free)
             #expect(Array(fs.runs) == model, "step \(step)")
             #expect(fs.freeBlocks == UInt64(free.filter { $0 }.count))
             let largest = model.max { ($0.count, $0.start) < ($1.count, $1.start) }
