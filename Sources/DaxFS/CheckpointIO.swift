@@ -147,8 +147,15 @@ public enum CheckpointIO {
     /// header's counts are checked exactly as for `read`; on a throw the
     /// sink holds a part of the entries.
     /// - Complexity: O(chunks), one CRC32C pass over the checkpoint.
+    ///
+    /// `checked: false` is for a read that runs beside a `CheckpointPrecheck`
+    /// (the checked read of the same bytes, on another thread): it skips
+    /// the chunk CRCs and `InodeRecord.problem()` (the costly checks; bounds
+    /// are always checked, so no bytes can make it trap) and leaves each
+    /// inode's number, parent and name CRC to the precheck (`indexed`). Its
+    /// result stands only if the precheck passed.
     static func read<S: CheckpointSink>(header h: CheckpointHeader, slot: Int, media: PersistentMedia, layout: Layout,
-                                        into sink: inout S) throws {
+                                        into sink: inout S, checked: Bool = true) throws {
         let sb = layout.sb
         sink.reserve(inodes: Int(min(h.inodeCount, 1 << 24)), extents: Int(min(h.extentCount, 1 << 24)))
         var inodes: UInt64 = 0, extents: UInt64 = 0, free: UInt64 = 0, intents: UInt64 = 0
@@ -156,19 +163,30 @@ public enum CheckpointIO {
         let p = media.bytes
         for i in 0..<Int(h.chunkCount) {
             let o = base + i * CheckpointChunk.size
-            let v = try CheckpointChunk.verify(p, at: o, generation: h.generation, index: UInt32(i), seed: sb.recordSeed)
+            let v = try CheckpointChunk.verify(p, at: o, generation: h.generation, index: UInt32(i), seed: sb.recordSeed,
+                                               checksum: checked)
             var at = v.payloadOffset
             let end = v.payloadOffset + v.used
             for _ in 0..<v.count {
                 switch v.kind {
                 case .inodes:
-                    let r = try InodeRecord.decode(p, at: at, limit: end - at)   // checks InodeRecord.problem()
-                    if UInt64(1) << r.allocShift < UInt64(sb.blockSize) {
-                        throw DaxError(.EFSCORRUPTED, "checkpoint chunk \(i): inode \(r.ino): allocation unit below the block size")
+                    @inline(__always) func unit(_ ino: InodeNumber, _ shift: UInt8) throws {
+                        if UInt64(1) << shift < UInt64(sb.blockSize) {
+                            throw DaxError(.EFSCORRUPTED, "checkpoint chunk \(i): inode \(ino): allocation unit below the block size")
+                        }
                     }
-                    at += r.encodedSize
+                    if S.keepsRecords {
+                        let r = try InodeRecord.decode(p, at: at, limit: end - at, checked: checked)   // checked: InodeRecord.problem()
+                        try unit(r.ino, r.allocShift)
+                        at += r.encodedSize
+                        sink.inode(r, indexed: !checked)
+                    } else {
+                        let c = try InodeRecord.check(p, at: at, limit: end - at)   // decode's checks, no record
+                        try unit(c.ino, c.allocShift)
+                        at += c.encodedSize
+                        sink.inode(checked: c)
+                    }
                     inodes += 1
-                    sink.inode(r)
                 case .extents:
                     let e = ExtentRecord.decode(p, at: at)
                     if let why = e.problem(in: sb) { throw DaxError(.EFSCORRUPTED, "checkpoint chunk \(i): \(why)") }
@@ -194,10 +212,23 @@ public enum CheckpointIO {
 /// Receives a checkpoint's entries from `CheckpointIO.read`, in media order.
 protocol CheckpointSink {
     mutating func reserve(inodes: Int, extents: Int)
-    mutating func inode(_ r: consuming InodeRecord)
+    /// `indexed`: a precheck keeps the inode's number, parent and name CRC
+    /// (see `CheckpointPrecheck.index`), so the sink need not.
+    mutating func inode(_ r: consuming InodeRecord, indexed: Bool)
     mutating func extent(_ e: ExtentRecord)
     mutating func free(_ r: BlockRange)
     mutating func intent(_ i: IntentRecord)
+    /// False for a sink that only checks: `read` then hands it each inode
+    /// as `inode(checked:)`, checked in place, and builds no record.
+    static var keepsRecords: Bool { get }
+    mutating func inode(checked: InodeRecord.Checked)
+}
+
+extension CheckpointSink {
+    static var keepsRecords: Bool { true }
+    mutating func inode(checked: InodeRecord.Checked) {
+        preconditionFailure("\(Self.self) keeps records: read hands it inode records")
+    }
 }
 
 extension CheckpointContent: CheckpointSink {
@@ -205,7 +236,7 @@ extension CheckpointContent: CheckpointSink {
         inodes.reserveCapacity(n)
         extents.reserveCapacity(e)
     }
-    mutating func inode(_ r: consuming InodeRecord) { inodes.append(r) }
+    mutating func inode(_ r: consuming InodeRecord, indexed: Bool) { inodes.append(r) }
     mutating func extent(_ e: ExtentRecord) { extents.append(e) }
     mutating func free(_ r: BlockRange) { free.append(r) }
     mutating func intent(_ i: IntentRecord) { intents.append(i) }

@@ -44,7 +44,7 @@ final class MetadataState: @unchecked Sendable {
         // copy of its name) in the checkpoint's order.
         records.reverse()
         l.reserve(inodes: records.count, extents: 0)
-        while let r = records.popLast() { l.inode(r) }
+        while let r = records.popLast() { l.inode(r, indexed: false) }
         l.extents = c.extents
         l.free = c.free
         l.intents = c.intents
@@ -77,7 +77,27 @@ final class MetadataState: @unchecked Sendable {
         // 100,000 inodes are megabytes, and a pass over them costs a cache
         // miss per inode.
         let inos = l.inos
-        if let twice = inodes.insertAll(taking: l) { throw Self.corrupt("checkpoint holds inode \(twice) twice") }
+        // A large checkpoint whose inodes are in increasing number order (as
+        // every checkpoint daxfs writes is) and that holds no intents fills
+        // the inode table here while another thread fills the directory
+        // indexes (`forkJoin`): they share no mutable state, and the index
+        // finds each parent by a binary search of `inos`, which in that order
+        // answers as the table would. Its error, if any, is thrown where the
+        // sequential pass would throw it, after the table's, the root's, the
+        // extents' and the intents'.
+        var directories: Result<Void, any Error>? = nil
+        if inos.count >= Self.parallelInodes && l.intents.isEmpty && zip(inos, inos.dropFirst()).allSatisfy({ $0 < $1 }) {
+            let (table, dirs) = forkJoin({ inodes.insertAll(taking: l) }, {
+                try Self.fillDirectories(l, removed: []) { ino in
+                    let at = sortedIndex(of: ino, in: inos)
+                    return at < inos.count && inos[at] == ino ? l.node(at) : nil
+                }
+            })
+            precondition((try? table.get()) == .some(nil), "inode table: distinct inode numbers collided")
+            directories = dirs
+        } else if let twice = inodes.insertAll(taking: l) {
+            throw Self.corrupt("checkpoint holds inode \(twice) twice")
+        }
         guard let root = inodes[.root], root.isDirectory else { throw Self.corrupt("checkpoint has no root directory") }
         // Extents arrive sorted by inode, then file block; so do the inodes,
         // so a cursor over `inos` finds each file without a table lookup.
@@ -115,9 +135,29 @@ final class MetadataState: @unchecked Sendable {
                 removed.insert(node.ino)
             }
         }
-        // Each directory's children, gathered over runs (consecutive inodes
-        // often share a parent), then entered with one `insertAll` each.
-        let parents = l.parents
+        if let directories {
+            try directories.get()
+        } else {
+            try Self.fillDirectories(l, removed: removed) { inodes[$0] }
+        }
+    }
+
+    /// Loads of at least this many inodes fill the inode table and the
+    /// directory indexes on two threads; below it a thread costs more than
+    /// it saves.
+    static let parallelInodes = 16_384
+
+    /// Fills each directory's index with its children in `l` (not the root,
+    /// nor the inodes in `removed`): children are gathered over runs
+    /// (consecutive inodes often share a parent), then entered with one
+    /// `insertAll` per directory. `parent` finds an inode by number. Throws
+    /// EFSCORRUPTED for a missing, non-directory or removed parent, or a name
+    /// two children hold. Touches no state but the directories' indexes and
+    /// the names in `l`.
+    /// - Complexity: O(inodes), plus a `parent` call per run.
+    private static func fillDirectories(_ l: LoadedCheckpoint, removed: Set<InodeNumber>,
+                                        parent find: (InodeNumber) -> Inode?) throws {
+        let inos = l.inos, parents = l.parents
         var group: [InodeNumber: Int] = [:]
         var dirs: [Inode] = []
         var children: [[Int]] = []            // positions in `l`
@@ -125,7 +165,7 @@ final class MetadataState: @unchecked Sendable {
         var run: [Int] = []                   // the current run's children, added to children[k] when it ends
         for at in inos.indices where inos[at] != .root && (removed.isEmpty || !removed.contains(inos[at])) {
             if parent?.ino != parents[at] {
-                guard let p = inodes[parents[at]], p.isDirectory, !p.removing else {
+                guard let p = find(parents[at]), p.isDirectory, !p.removing else {
                     throw Self.corrupt("inode \(inos[at]): parent \(parents[at]) is missing or not a directory")
                 }
                 if !run.isEmpty { children[k].append(contentsOf: run); run.removeAll(keepingCapacity: true) }
@@ -150,67 +190,6 @@ final class MetadataState: @unchecked Sendable {
     }
 
     static func corrupt(_ m: String) -> DaxError { DaxError(.EFSCORRUPTED, m) }
-
-    /// A checkpoint's entries as `MetadataState.init(loaded:)` takes them:
-    /// each inode record already made into an `Inode` (moved, not copied),
-    /// in checkpoint order, with what the load needs of each (number,
-    /// parent, name and its CRC32C) kept in compact arrays, so that the load
-    /// never walks the inodes themselves. The first inode at or above
-    /// `nextIno` is kept as `problem`, thrown by the init after the
-    /// free-space checks, as `init(checkpoint:)` always did.
-    ///
-    /// The inodes are held by one unmanaged reference each until
-    /// `InodeTable.insertAll(taking:)` hands those references to the table
-    /// (no reference counting on inodes that are not in cache); a load that
-    /// stops before then releases them here.
-    final class LoadedCheckpoint: CheckpointSink {
-        let nextIno: UInt64
-        private(set) var nodes: [Unmanaged<Inode>] = []
-        /// True once the inode table owns the references in `nodes`.
-        var handedOver = false
-        private(set) var inos: [InodeNumber] = []
-        private(set) var parents: [InodeNumber] = []
-        /// Names, each taken (left empty) when its directory's index takes it.
-        var names: [[UInt8]] = []
-        private(set) var crcs: [UInt32] = []
-        private(set) var inodeBytes = 0
-        private(set) var problem: String?
-        var extents: [ExtentRecord] = []
-        var free: [BlockRange] = []
-        var intents: [IntentRecord] = []
-        init(nextIno: UInt64) { self.nextIno = nextIno }
-        deinit { if !handedOver { for n in nodes { n.release() } } }
-
-        /// The inode at position `i`, while the table holds it.
-        func node(_ i: Int) -> Inode { nodes[i].takeUnretainedValue() }
-
-        func reserve(inodes n: Int, extents e: Int) {
-            nodes.reserveCapacity(n)
-            inos.reserveCapacity(n)
-            parents.reserveCapacity(n)
-            names.reserveCapacity(n)
-            crcs.reserveCapacity(n)
-            extents.reserveCapacity(e)
-        }
-        func inode(_ r: consuming InodeRecord) {
-            // The record is moved into the inode first and read back from
-            // it (still in cache), its name with the one retain `names`
-            // needs: reading `r` before the move made the compiler copy the
-            // whole record (and retain its name) once more per inode.
-            let node = Unmanaged.passRetained(Inode(consume r))
-            let (ino, parent, name) = node._withUnsafeGuaranteedRef { ($0.ino, $0.record.parent, $0.record.name) }
-            nodes.append(node)
-            if problem == nil && ino.raw >= nextIno { problem = "checkpoint inode \(ino) is not below next_ino \(nextIno)" }
-            inodeBytes += InodeRecord.fixedSize + pad8(name.count)
-            inos.append(ino)
-            parents.append(parent)
-            crcs.append(name.withUnsafeBytes { CRC32C.checksum($0) })
-            names.append(name)
-        }
-        func extent(_ e: ExtentRecord) { extents.append(e) }
-        func free(_ r: BlockRange) { free.append(r) }
-        func intent(_ i: IntentRecord) { intents.append(i) }
-    }
 
     private func link(_ node: Inode, under known: Inode? = nil) throws {
         guard let parent = known ?? inodes[node.record.parent], parent.ino == node.record.parent,
@@ -552,4 +531,16 @@ final class MetadataState: @unchecked Sendable {
         c.intents = intents.keys.sorted().map { intents[$0]! }
         return c
     }
+}
+
+/// The first index of the sorted `a` whose element is not below `x`
+/// (`a.count` when every element is).
+/// - Complexity: O(log n).
+private func sortedIndex<T: Comparable>(of x: T, in a: [T]) -> Int {
+    var lo = 0, hi = a.count
+    while lo < hi {
+        let mid = (lo + hi) / 2
+        if a[mid] < x { lo = mid + 1 } else { hi = mid }
+    }
+    return lo
 }

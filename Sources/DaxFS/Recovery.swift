@@ -38,6 +38,12 @@ public struct RecoveryReport: Sendable, Codable, Equatable {
 /// state `apply` would, with ALLOC records batched into one free-space
 /// update (see there).
 ///
+/// A large checkpoint is loaded on two threads: checked on one while the
+/// other decodes it and makes the inodes (`LoadedCheckpoint.load`), then
+/// the inode table built beside the directory indexes
+/// (`MetadataState.init(loaded:)`). The state and the errors are those of
+/// the one-thread load.
+///
 /// - Complexity: O(checkpoint size + log bytes), one CRC pass over each,
 ///   plus O(log n) per applied record.
 enum Recovery {
@@ -51,8 +57,7 @@ enum Recovery {
         let t0 = monotonicNanoseconds()
         let sb = layout.sb
         let (slot, header) = try CheckpointIO.current(media: media, layout: layout)
-        var loaded = MetadataState.LoadedCheckpoint(nextIno: header.nextIno.raw)
-        try CheckpointIO.read(header: header, slot: slot, media: media, layout: layout, into: &loaded)
+        let loaded = try MetadataState.LoadedCheckpoint.load(header: header, slot: slot, media: media, layout: layout)
         let state: MetadataState
         do {
             state = try MetadataState(loaded: loaded, header: header, sb: sb)

@@ -177,13 +177,18 @@ public struct CheckpointChunk: Equatable, Sendable {
     }
 
     /// Verifies the chunk at `o`. Throws EFSCORRUPTED; never traps.
+    /// `checksum: false` skips the CRC and nothing else, for a chunk whose
+    /// unchanged bytes a full verify has passed (see `InodeRecord.decode`'s
+    /// `checked`).
     public static func verify(_ p: UnsafeRawBufferPointer, at o: Int, generation: UInt64, index: UInt32,
-                              seed: UInt32) throws -> Verified {
+                              seed: UInt32, checksum: Bool = true) throws -> Verified {
         guard o >= 0, o + size <= p.count else { throw corrupt("checkpoint chunk \(index) truncated") }
         guard p.u32(o + F.magic.offset) == magic else { throw corrupt("checkpoint chunk \(index): bad magic") }
-        let stored = p.u32(o + F.crc.offset)
-        let computed = crcExcluding(UnsafeRawBufferPointer(rebasing: p[o..<(o + size)]), end: size, crcOffset: F.crc.offset, seed: seed)
-        guard stored == computed else { throw corrupt("checkpoint chunk \(index): checksum mismatch") }
+        if checksum {
+            let stored = p.u32(o + F.crc.offset)
+            let computed = crcExcluding(UnsafeRawBufferPointer(rebasing: p[o..<(o + size)]), end: size, crcOffset: F.crc.offset, seed: seed)
+            guard stored == computed else { throw corrupt("checkpoint chunk \(index): checksum mismatch") }
+        }
         guard p.u64(o + F.generation.offset) == generation else { throw corrupt("checkpoint chunk \(index): generation \(p.u64(o + F.generation.offset)), expected \(generation)") }
         guard p.u32(o + F.index.offset) == index else { throw corrupt("checkpoint chunk \(index): index field says \(p.u32(o + F.index.offset))") }
         guard let kind = Kind(rawValue: p.u16(o + F.kind.offset)) else { throw corrupt("checkpoint chunk \(index): kind \(p.u16(o + F.kind.offset)) is unknown") }

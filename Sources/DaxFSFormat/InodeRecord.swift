@@ -122,16 +122,16 @@ public struct InodeRecord: Equatable, Sendable {
     /// Inlined into its two callers: mount decodes 100,000 of them in a
     /// row, and inlined, the record is built where it is used instead of
     /// copied out of a call.
-    @inlinable @inline(__always) public static func decode(_ p: UnsafeRawBufferPointer, at o: Int, limit: Int) throws -> InodeRecord {
-        guard o >= 0, limit >= fixedSize, o + fixedSize <= p.count else { throw corrupt("inode record truncated") }
-        let nameLen = Int(p.u16(o + F.nameLength.offset))
-        guard nameLen <= maxNameLength else { throw corrupt("inode name length \(nameLen) exceeds \(maxNameLength)") }
-        guard fixedSize + pad8(nameLen) <= limit, o + fixedSize + nameLen <= p.count else { throw corrupt("inode name runs past its record") }
-        guard let kind = InodeKind(rawValue: p.u16(o + F.kind.offset)) else {
-            throw corrupt("inode kind \(p.u16(o + F.kind.offset)) is unknown")
-        }
-        // The guards above bound every field read below (all lie in the
-        // first `fixedSize` bytes at o), so they need no check of their own.
+    ///
+    /// `checked: false` skips `problem()` (the field and name checks) and
+    /// nothing else: the bounds and the kind are always checked. Only for
+    /// bytes that `check` has passed, unchanged since (mount decodes a
+    /// checkpoint while another thread checks it ahead).
+    @inlinable @inline(__always) public static func decode(_ p: UnsafeRawBufferPointer, at o: Int, limit: Int,
+                                                           checked: Bool = true) throws -> InodeRecord {
+        let (nameLen, kind) = try frame(p, at: o, limit: limit)
+        // `frame` bounds every field read below (all lie in the first
+        // `fixedSize` bytes at o), so they need no check of their own.
         @inline(__always) func le<T: FixedWidthInteger>(_ f: Field, _: T.Type = T.self) -> T {
             assert(f.end <= fixedSize && f.size == MemoryLayout<T>.size)
             return T(littleEndian: p.loadUnaligned(fromByteOffset: o + f.offset, as: T.self))
@@ -144,12 +144,66 @@ public struct InodeRecord: Equatable, Sendable {
             ctime: le(F.ctime), btime: le(F.btime),
             generation: le(F.generation), nlink: le(F.nlink),
             allocShift: le(F.allocShift), flags: le(F.flags))
-        if let problem = r.problem() { throw corrupt("inode \(r.ino): \(problem)") }
+        if checked, let problem = r.problem() { throw corrupt("inode \(r.ino): \(problem)") }
         return r
+    }
+
+    /// What `check` read of an inode it passed.
+    public struct Checked {
+        public var ino: InodeNumber
+        public var parent: InodeNumber
+        public var allocShift: UInt8
+        public var encodedSize: Int
+        /// The name bytes, in the buffer that was checked.
+        public var name: UnsafeRawBufferPointer
+
+        @inlinable init(ino: InodeNumber, parent: InodeNumber, allocShift: UInt8, encodedSize: Int, name: UnsafeRawBufferPointer) {
+            self.ino = ino; self.parent = parent; self.allocShift = allocShift; self.encodedSize = encodedSize; self.name = name
+        }
+    }
+
+    /// The checks of `decode`, in its order and with its errors, without
+    /// building the record (no copy of the name): for a pass that only
+    /// checks. Never traps.
+    @inlinable @inline(__always) public static func check(_ p: UnsafeRawBufferPointer, at o: Int, limit: Int) throws -> Checked {
+        let (nameLen, kind) = try frame(p, at: o, limit: limit)
+        @inline(__always) func le<T: FixedWidthInteger>(_ f: Field, _: T.Type = T.self) -> T {
+            T(littleEndian: p.loadUnaligned(fromByteOffset: o + f.offset, as: T.self))
+        }
+        let ino = InodeNumber(le(F.ino)), parent = InodeNumber(le(F.parent))
+        let allocShift: UInt8 = le(F.allocShift)
+        let name = UnsafeRawBufferPointer(rebasing: p[(o + fixedSize)..<(o + fixedSize + nameLen)])
+        if let problem = problem(ino: ino, parent: parent, kind: kind, allocShift: allocShift,
+                                 size: le(F.size), mode: le(F.mode), name: name) {
+            throw corrupt("inode \(ino): \(problem)")
+        }
+        return Checked(ino: ino, parent: parent, allocShift: allocShift, encodedSize: fixedSize + pad8(nameLen), name: name)
+    }
+
+    /// The bounds and the kind of the inode at `o`: its name length and
+    /// kind, after which the fixed part and the name are known to lie
+    /// within `p` and within `limit` bytes of `o`.
+    @inlinable @inline(__always) static func frame(_ p: UnsafeRawBufferPointer, at o: Int, limit: Int) throws -> (nameLength: Int, kind: InodeKind) {
+        guard o >= 0, limit >= fixedSize, o + fixedSize <= p.count else { throw corrupt("inode record truncated") }
+        let nameLen = Int(p.u16(o + F.nameLength.offset))
+        guard nameLen <= maxNameLength else { throw corrupt("inode name length \(nameLen) exceeds \(maxNameLength)") }
+        guard fixedSize + pad8(nameLen) <= limit, o + fixedSize + nameLen <= p.count else { throw corrupt("inode name runs past its record") }
+        guard let kind = InodeKind(rawValue: p.u16(o + F.kind.offset)) else {
+            throw corrupt("inode kind \(p.u16(o + F.kind.offset)) is unknown")
+        }
+        return (nameLen, kind)
     }
 
     /// Self-consistency of one inode, independent of the rest of the filesystem.
     public func problem() -> String? {
+        name.withUnsafeBytes {
+            InodeRecord.problem(ino: ino, parent: parent, kind: kind, allocShift: allocShift, size: size, mode: mode, name: $0)
+        }
+    }
+
+    /// `problem()` of an inode given by its fields and its name bytes in place.
+    @usableFromInline static func problem(ino: InodeNumber, parent: InodeNumber, kind: InodeKind, allocShift: UInt8,
+                                          size: UInt64, mode: UInt32, name: UnsafeRawBufferPointer) -> String? {
         if ino.raw == 0 { return "inode number 0" }
         if parent.raw == 0 { return "parent inode number 0" }
         if !InodeRecord.isValidAllocShift(allocShift) { return "allocation unit shift \(allocShift) is not 12, 21 or 30" }
