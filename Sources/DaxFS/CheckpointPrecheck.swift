@@ -8,7 +8,7 @@ import PMem
 ///
 /// `run` is `CheckpointIO.read` itself, every check in the same order, into
 /// a sink that keeps only each inode's number, parent and name CRC32C (the
-/// directory index's hash), in columns the load adopts (`index`); inodes
+/// directory index's hash), in columns the load adopts (`takeIndex`); inodes
 /// are checked in place (`InodeRecord.check`), with no record built. The
 /// chunk CRCs, the page faults of the first touch and the name checks thus
 /// run beside the allocations, which stay on the thread that will use the
@@ -25,35 +25,37 @@ import PMem
 final class CheckpointPrecheck: @unchecked Sendable {
     /// What `run` threw.
     private var failure: (any Error)?
+    /// How many inodes the header promises: the columns hold at most as
+    /// many (a checkpoint holding more fails the count check).
+    private let promised: Int
     /// Each inode's number, parent and name CRC32C, by position in the
-    /// checkpoint: as many as the header promises (a checkpoint holding more
-    /// fails the count check; those are not kept). Allocated by the thread
-    /// that made the precheck, which adopts them.
-    private let inos: UnsafeMutableBufferPointer<InodeNumber>
-    private let parents: UnsafeMutableBufferPointer<InodeNumber>
-    private let nameCRCs: UnsafeMutableBufferPointer<UInt32>
+    /// checkpoint. Made by `run` on its own thread and handed over whole by
+    /// `takeIndex` (never copied).
+    private var inos: [InodeNumber] = []
+    private var parents: [InodeNumber] = []
+    private var nameCRCs: [UInt32] = []
 
-    init(inodes: Int) {
-        inos = .allocate(capacity: inodes)
-        parents = .allocate(capacity: inodes)
-        nameCRCs = .allocate(capacity: inodes)
-    }
+    init(inodes: Int) { promised = inodes }
 
-    deinit {
-        inos.deallocate()
-        parents.deallocate()
-        nameCRCs.deallocate()
-    }
-
-    /// Reads and checks the checkpoint (the second thread). Never throws:
-    /// the outcome is kept for `check`.
+    /// Reads and checks the checkpoint (the second thread), filling the
+    /// columns as it goes. Never throws: the outcome is kept for `check`.
     /// - Complexity: O(checkpoint bytes), one CRC32C pass.
     func run(header h: CheckpointHeader, slot: Int, media: PersistentMedia, layout: Layout) {
-        var sink = Sink(owner: self)
-        do {
-            try CheckpointIO.read(header: h, slot: slot, media: media, layout: layout, into: &sink)
-        } catch {
-            failure = error
+        let n = promised
+        inos = [InodeNumber](unsafeUninitializedCapacity: n) { inos, inoCount in
+            parents = [InodeNumber](unsafeUninitializedCapacity: n) { parents, parentCount in
+                nameCRCs = [UInt32](unsafeUninitializedCapacity: n) { crcs, crcCount in
+                    var sink = Sink(inos: inos, parents: parents, crcs: crcs)
+                    do {
+                        try CheckpointIO.read(header: h, slot: slot, media: media, layout: layout, into: &sink)
+                    } catch {
+                        failure = error
+                    }
+                    crcCount = min(sink.inodes, n)
+                }
+                parentCount = nameCRCs.count
+            }
+            inoCount = nameCRCs.count
         }
     }
 
@@ -62,24 +64,29 @@ final class CheckpointPrecheck: @unchecked Sendable {
         if let failure { throw failure }
     }
 
-    /// The numbers, parents and name CRCs of the first `count` inodes, as
-    /// arrays. Only after a `check` that did not throw (every inode passed,
-    /// and their count is the header's).
-    func index(count: Int) -> (inos: [InodeNumber], parents: [InodeNumber], crcs: [UInt32]) {
-        precondition(failure == nil && count <= inos.count, "CheckpointPrecheck.index of a failed precheck")
-        return (Array(inos[..<count]), Array(parents[..<count]), Array(nameCRCs[..<count]))
+    /// Hands over the numbers, parents and name CRCs of every inode. Only
+    /// after a `check` that did not throw (every inode passed, and their
+    /// count is the header's).
+    func takeIndex() -> (inos: [InodeNumber], parents: [InodeNumber], crcs: [UInt32]) {
+        precondition(failure == nil && inos.count == promised, "CheckpointPrecheck.takeIndex of a failed precheck")
+        defer { inos = []; parents = []; nameCRCs = [] }
+        return (inos, parents, nameCRCs)
     }
 
+    /// Writes each inode's number, parent and name CRC into the columns
+    /// being made (the first `inodes` entries of each are initialised).
     private struct Sink: CheckpointSink {
-        let owner: CheckpointPrecheck
+        let inos: UnsafeMutableBufferPointer<InodeNumber>
+        let parents: UnsafeMutableBufferPointer<InodeNumber>
+        let crcs: UnsafeMutableBufferPointer<UInt32>
         var inodes = 0
         mutating func reserve(inodes: Int, extents: Int) {}
         static var keepsRecords: Bool { false }
         mutating func inode(checked c: InodeRecord.Checked) {
-            if inodes < owner.inos.count {
-                owner.inos[inodes] = c.ino
-                owner.parents[inodes] = c.parent
-                owner.nameCRCs[inodes] = CRC32C.checksum(c.name)
+            if inodes < inos.count {
+                (inos.baseAddress! + inodes).initialize(to: c.ino)
+                (parents.baseAddress! + inodes).initialize(to: c.parent)
+                (crcs.baseAddress! + inodes).initialize(to: CRC32C.checksum(c.name))
             }
             inodes += 1
         }

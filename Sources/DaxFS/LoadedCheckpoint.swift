@@ -66,7 +66,8 @@ extension MetadataState {
         /// precheck that kept them (`inode(_:indexed: true)` left them out).
         func adoptIndex(of precheck: CheckpointPrecheck) {
             precondition(inos.isEmpty && parents.isEmpty && crcs.isEmpty, "LoadedCheckpoint: index kept twice")
-            (inos, parents, crcs) = precheck.index(count: nodes.count)
+            (inos, parents, crcs) = precheck.takeIndex()
+            precondition(inos.count == nodes.count, "LoadedCheckpoint: the precheck kept \(inos.count) inodes, the read \(nodes.count)")
         }
         func extent(_ e: ExtentRecord) { extents.append(e) }
         func free(_ r: BlockRange) { free.append(r) }

@@ -187,6 +187,7 @@ final class MetadataState: @unchecked Sendable {
                 throw Self.corrupt("inode \(second): name \"\(String(decoding: name, as: UTF8.self))\" is taken by inode \(first) in directory \(dir.ino)")
             }
         }
+        l.names = []        // all taken: freed here, beside the inode table's build, not at the end of the mount
     }
 
     static func corrupt(_ m: String) -> DaxError { DaxError(.EFSCORRUPTED, m) }

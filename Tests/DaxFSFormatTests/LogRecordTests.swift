@@ -104,6 +104,38 @@ func sampleRecords() -> [LogRecord] {
         #expect(InodeRecord.nameProblem([0xFF, 0xFE]) != nil)
         #expect(InodeRecord.nameProblem(Array(repeating: 0x61, count: 256)) != nil)
     }
+
+    /// Names are checked 8 bytes at a time; that must answer as the rules
+    /// do byte by byte, for every byte value at every position of names of
+    /// 1 to 20 bytes (both sides of each word boundary), each also in a
+    /// name of dots and in a valid two-byte UTF-8 sequence.
+    @Test func inodeNameRulesHoldAtEveryBytePosition() {
+        func rule(_ name: [UInt8]) -> String? {         // the rules, byte by byte
+            if name.contains(0) || name.contains(0x2F) { return "name contains '/' or NUL" }
+            if name.count <= 2 && name.allSatisfy({ $0 == 0x2E }) { return "name is '.' or '..'" }
+            if String(validating: name, as: UTF8.self) == nil { return "name is not valid UTF-8" }
+            return nil
+        }
+        var checked = 0
+        for length in 1...20 {
+            for at in 0..<length {
+                for b in 0...255 {
+                    for fill: UInt8 in [0x61, 0x2E] {
+                        var name = [UInt8](repeating: fill, count: length)
+                        name[at] = UInt8(b)
+                        #expect(InodeRecord.nameProblem(name) == rule(name), "name \(name)")
+                        checked += 1
+                    }
+                }
+                if at + 1 < length {
+                    var name = [UInt8](repeating: 0x61, count: length)
+                    name[at] = 0xC3; name[at + 1] = 0xA9          // "é"
+                    #expect(InodeRecord.nameProblem(name) == nil, "name \(name)")
+                }
+            }
+        }
+        #expect(checked == 2 * 256 * (1...20).reduce(0, +))
+    }
 }
 
 @Suite struct TransactionTests {
