@@ -161,15 +161,22 @@ final class MetadataState: @unchecked Sendable {
         var group: [InodeNumber: Int] = [:]
         var dirs: [Inode] = []
         var children: [[Int]] = []            // positions in `l`
-        var parent: Inode? = nil, k = 0
+        var parent = InodeNumber(0), k = 0    // the current run's parent (0: none yet) and its group
         var run: [Int] = []                   // the current run's children, added to children[k] when it ends
-        for at in inos.indices where inos[at] != .root && (removed.isEmpty || !removed.contains(inos[at])) {
-            if parent?.ino != parents[at] {
+        func endRun() {
+            guard !run.isEmpty else { return }
+            if children[k].isEmpty { swap(&children[k], &run) } else { children[k].append(contentsOf: run) }
+            run.removeAll(keepingCapacity: true)
+        }
+        for at in inos.indices {
+            let ino = inos[at]
+            if ino == .root || (!removed.isEmpty && removed.contains(ino)) { continue }
+            if parents[at] != parent {
                 guard let p = find(parents[at]), p.isDirectory, !p.removing else {
-                    throw Self.corrupt("inode \(inos[at]): parent \(parents[at]) is missing or not a directory")
+                    throw Self.corrupt("inode \(ino): parent \(parents[at]) is missing or not a directory")
                 }
-                if !run.isEmpty { children[k].append(contentsOf: run); run.removeAll(keepingCapacity: true) }
-                parent = p
+                endRun()
+                parent = p.ino
                 if let g = group[p.ino] {
                     k = g
                 } else {
@@ -181,7 +188,7 @@ final class MetadataState: @unchecked Sendable {
             }
             run.append(at)
         }
-        if !run.isEmpty { children[k].append(contentsOf: run) }
+        endRun()
         for (dir, kids) in zip(dirs, children) {
             if let (name, first, second) = dir.entries.insertAll(kids, of: l) {
                 throw Self.corrupt("inode \(second): name \"\(String(decoding: name, as: UTF8.self))\" is taken by inode \(first) in directory \(dir.ino)")
