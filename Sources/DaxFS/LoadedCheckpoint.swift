@@ -64,10 +64,15 @@ extension MetadataState {
 
         /// Takes the numbers, parents and name CRCs of all inodes from the
         /// precheck that kept them (`inode(_:indexed: true)` left them out).
-        func adoptIndex(of precheck: CheckpointPrecheck) {
+        /// Throws EIO when the two reads found different numbers of inodes,
+        /// which only bytes changed under the mount (by a writer that
+        /// ignored the region lock) can cause.
+        func adoptIndex(of precheck: CheckpointPrecheck) throws {
             precondition(inos.isEmpty && parents.isEmpty && crcs.isEmpty, "LoadedCheckpoint: index kept twice")
             (inos, parents, crcs) = precheck.takeIndex()
-            precondition(inos.count == nodes.count, "LoadedCheckpoint: the precheck kept \(inos.count) inodes, the read \(nodes.count)")
+            guard inos.count == nodes.count else {
+                throw DaxError(.EIO, "the checkpoint changed while mount read it: \(inos.count) inodes, then \(nodes.count)")
+            }
         }
         func extent(_ e: ExtentRecord) { extents.append(e) }
         func free(_ r: BlockRange) { free.append(r) }
@@ -100,7 +105,7 @@ extension MetadataState.LoadedCheckpoint {
                                     { precheck.run(header: h, slot: slot, media: media, layout: layout) })
         try precheck.check()
         try decoded.get()
-        loaded.adoptIndex(of: precheck)
+        try loaded.adoptIndex(of: precheck)
         return loaded
     }
 }
