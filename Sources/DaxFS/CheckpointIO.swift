@@ -132,6 +132,14 @@ public enum CheckpointIO {
         }
     }
 
+    /// How many inodes a checkpoint can hold: the header's count, but no
+    /// more than its chunks have room for (a header that promises more
+    /// fails the count check; memory sized by it is never more than the
+    /// chunks justify).
+    static func inodesAtMost(_ h: CheckpointHeader) -> Int {
+        Int(min(h.inodeCount, UInt64(h.chunkCount) * UInt64(CheckpointChunk.payloadCapacity / InodeRecord.fixedSize)))
+    }
+
     /// Reads and verifies every chunk of a checkpoint into DRAM.
     /// - Complexity: O(chunks), one CRC32C pass over the checkpoint.
     public static func read(header h: CheckpointHeader, slot: Int, media: PersistentMedia, layout: Layout) throws -> CheckpointContent {
@@ -142,10 +150,10 @@ public enum CheckpointIO {
 
     /// Reads and verifies every chunk of a checkpoint, handing each entry to
     /// `sink` in media order as soon as it is verified (mount makes inodes
-    /// of the records directly, with no list of records in between). Every
-    /// chunk's CRC and header, every entry's bounds and validity and the
-    /// header's counts are checked exactly as for `read`; on a throw the
-    /// sink holds a part of the entries.
+    /// of the records directly, with no list of records in between). Unless
+    /// `checked` is false (below), every chunk's CRC and header, every
+    /// entry's bounds and validity and the header's counts are checked
+    /// exactly as for `read`; on a throw the sink holds a part of the entries.
     /// - Complexity: O(chunks), one CRC32C pass over the checkpoint.
     ///
     /// `checked: false` is for a read that runs beside a `CheckpointPrecheck`
@@ -157,7 +165,7 @@ public enum CheckpointIO {
     static func read<S: CheckpointSink>(header h: CheckpointHeader, slot: Int, media: PersistentMedia, layout: Layout,
                                         into sink: inout S, checked: Bool = true) throws {
         let sb = layout.sb
-        sink.reserve(inodes: Int(min(h.inodeCount, 1 << 24)), extents: Int(min(h.extentCount, 1 << 24)))
+        sink.reserve(inodes: inodesAtMost(h), extents: Int(min(h.extentCount, UInt64(h.chunkCount) * UInt64(CheckpointChunk.payloadCapacity / ExtentRecord.size))))
         var inodes: UInt64 = 0, extents: UInt64 = 0, free: UInt64 = 0, intents: UInt64 = 0
         let base = layout.slot(slot).lowerBound + CheckpointHeader.chunksOffset
         let p = media.bytes

@@ -66,7 +66,9 @@ extension MetadataState {
         /// precheck that kept them (`inode(_:indexed: true)` left them out).
         /// Throws EIO when the two reads found different numbers of inodes,
         /// which only bytes changed under the mount (by a writer that
-        /// ignored the region lock) can cause.
+        /// ignored the region lock) can cause: the one change that would
+        /// break this load's own bookkeeping. Other changes by such a writer
+        /// go unseen, as they would between any two reads of shared memory.
         func adoptIndex(of precheck: CheckpointPrecheck) throws {
             precondition(inos.isEmpty && parents.isEmpty && crcs.isEmpty, "LoadedCheckpoint: index kept twice")
             (inos, parents, crcs) = precheck.takeIndex()
@@ -100,7 +102,7 @@ extension MetadataState.LoadedCheckpoint {
             try CheckpointIO.read(header: h, slot: slot, media: media, layout: layout, into: &loaded)
             return loaded
         }
-        let precheck = CheckpointPrecheck(inodes: Int(h.inodeCount))
+        let precheck = CheckpointPrecheck(inodes: CheckpointIO.inodesAtMost(h))
         let (decoded, _) = forkJoin({ try CheckpointIO.read(header: h, slot: slot, media: media, layout: layout, into: &loaded, checked: false) },
                                     { precheck.run(header: h, slot: slot, media: media, layout: layout) })
         try precheck.check()

@@ -36,7 +36,8 @@ final class MetadataState: @unchecked Sendable {
     /// The inode records are moved out of `c` (no copy of each name); see
     /// `init(loaded:header:sb:)`.
     /// - Complexity: O(inodes + extents + free runs).
-    convenience init(checkpoint c: consuming CheckpointContent, header h: CheckpointHeader, sb: Superblock) throws {
+    convenience init(checkpoint c: consuming CheckpointContent, header h: CheckpointHeader, sb: Superblock,
+                     twoThreads: Bool = true) throws {
         let l = LoadedCheckpoint(nextIno: h.nextIno.raw)
         var records = c.inodes
         c.inodes = []
@@ -48,7 +49,7 @@ final class MetadataState: @unchecked Sendable {
         l.extents = c.extents
         l.free = c.free
         l.intents = c.intents
-        try self.init(loaded: l, header: h, sb: sb)
+        try self.init(loaded: l, header: h, sb: sb, twoThreads: twoThreads)
     }
 
     /// Loads a checkpoint whose inodes `CheckpointIO.read` has made into
@@ -58,8 +59,10 @@ final class MetadataState: @unchecked Sendable {
     /// The inode table and each directory's index are filled with one
     /// `insertAll` each, which writes them in table order: random writes
     /// into tables of megabytes were most of the time of a mount.
+    /// `twoThreads: false` keeps the whole load on this thread (the
+    /// reference the two-thread load is tested against).
     /// - Complexity: O(inodes + extents + free runs).
-    init(loaded l: LoadedCheckpoint, header h: CheckpointHeader, sb: Superblock) throws {
+    init(loaded l: LoadedCheckpoint, header h: CheckpointHeader, sb: Superblock, twoThreads: Bool = true) throws {
         self.sb = sb
         nextIno = h.nextIno.raw
         nextIntentID = h.nextIntentID
@@ -86,7 +89,7 @@ final class MetadataState: @unchecked Sendable {
         // sequential pass would throw it, after the table's, the root's, the
         // extents' and the intents'.
         var directories: Result<Void, any Error>? = nil
-        if inos.count >= Self.parallelInodes && l.intents.isEmpty && zip(inos, inos.dropFirst()).allSatisfy({ $0 < $1 }) {
+        if twoThreads && inos.count >= Self.parallelInodes && l.intents.isEmpty && zip(inos, inos.dropFirst()).allSatisfy({ $0 < $1 }) {
             let (table, dirs) = forkJoin({ inodes.insertAll(taking: l) }, {
                 try Self.fillDirectories(l, removed: []) { ino in
                     let at = sortedIndex(of: ino, in: inos)
@@ -161,7 +164,7 @@ final class MetadataState: @unchecked Sendable {
         var group: [InodeNumber: Int] = [:]
         var dirs: [Inode] = []
         var children: [[Int]] = []            // positions in `l`
-        var parent = InodeNumber(0), k = 0    // the current run's parent (0: none yet) and its group
+        var parent: InodeNumber? = nil, k = 0 // the current run's parent (none yet) and its group
         var run: [Int] = []                   // the current run's children, added to children[k] when it ends
         func endRun() {
             guard !run.isEmpty else { return }

@@ -177,9 +177,9 @@ public struct CheckpointChunk: Equatable, Sendable {
     }
 
     /// Verifies the chunk at `o`. Throws EFSCORRUPTED; never traps.
-    /// `checksum: false` skips the CRC and nothing else, for a chunk whose
-    /// unchanged bytes a full verify has passed (see `InodeRecord.decode`'s
-    /// `checked`).
+    /// `checksum: false` skips the CRC and nothing else, for a read whose
+    /// result is used only if a full verify of the same bytes passes (see
+    /// `InodeRecord.decode`'s `checked`).
     public static func verify(_ p: UnsafeRawBufferPointer, at o: Int, generation: UInt64, index: UInt32,
                               seed: UInt32, checksum: Bool = true) throws -> Verified {
         guard o >= 0, o + size <= p.count else { throw corrupt("checkpoint chunk \(index) truncated") }

@@ -124,9 +124,10 @@ public struct InodeRecord: Equatable, Sendable {
     /// copied out of a call.
     ///
     /// `checked: false` skips `problem()` (the field and name checks) and
-    /// nothing else: the bounds and the kind are always checked. Only for
-    /// bytes that `check` has passed, unchanged since (mount decodes a
-    /// checkpoint while another thread checks it ahead).
+    /// nothing else: the bounds and the kind are always checked, so no
+    /// bytes make it trap. Only for a decode whose result is used only if
+    /// `check` passes the same bytes (mount decodes a checkpoint while
+    /// another thread checks it).
     @inlinable @inline(__always) public static func decode(_ p: UnsafeRawBufferPointer, at o: Int, limit: Int,
                                                            checked: Bool = true) throws -> InodeRecord {
         let (nameLen, kind) = try frame(p, at: o, limit: limit)

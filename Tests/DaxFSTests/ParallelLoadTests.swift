@@ -9,8 +9,8 @@ import DaxFSTestSupport
 import PMem
 @testable import DaxFS
 
-/// A large checkpoint is loaded on two threads (a precheck running ahead of
-/// the decoding, then the inode table beside the directory indexes). These
+/// A large checkpoint is loaded on two threads (a precheck beside the
+/// decoding, then the inode table beside the directory indexes). These
 /// tests hold that load to the one-thread load, which is the definition:
 /// the same state from a good checkpoint, and the same error, word for
 /// word, from a damaged one, wherever the damage lies.
@@ -53,6 +53,12 @@ import PMem
         case "file as parent": c.inodes[middle].parent = c.inodes[last].ino
         case "inode above next_ino": c.inodes[last].ino = InodeNumber(UInt64(50_000_000))
         case "numbers out of order": c.inodes.swapAt(middle, middle + 1)
+        case "duplicate name and an extent of a directory":     // two errors: the extent's must win
+            c.inodes[last].name = c.inodes[8].name; c.inodes[last].parent = c.inodes[8].parent
+            c.extents.insert(ExtentRecord(ino: 2, fileBlock: 0, regionBlock: BlockNumber(next), count: 1), at: 0)
+            next += 10
+        case "no root, so missing parents":                     // two errors: the root's must win
+            c.inodes.removeFirst()
         default: break
         }
         let end = sb.dataStartBlock.raw + sb.dataBlockCount.raw
@@ -79,8 +85,9 @@ import PMem
         case "checksum of the last chunk":
             let k = Int(h.chunkCount) - 1
             media.store([media.bytes[chunk(k) + 40] ^ 0x80], at: chunk(k) + 40)
-        case "kind of an inode in the last chunk":       // the unchecked read fails too, differently: the CRC error must win
-            let k = Int(h.chunkCount) - 1
+        case "kind of an inode in the last inode chunk":       // the unchecked read fails too, differently: the CRC error must win
+            let k = (0..<Int(h.chunkCount)).last { media.bytes.u16(chunk($0) + CheckpointChunk.F.kind.offset) == CheckpointChunk.Kind.inodes.rawValue }!
+            #expect(k > Int(h.chunkCount) / 2)
             media.store([0x7F], at: chunk(k) + CheckpointChunk.headerSize + InodeRecord.F.kind.offset)
         case "inode count one too many":
             var bad = h
@@ -105,7 +112,8 @@ import PMem
     }
 
     /// Loads the current checkpoint both ways: the one-thread read into a
-    /// `CheckpointContent`, and the mount's two-thread load.
+    /// `CheckpointContent` and a one-thread state build, and the mount's
+    /// two-thread load and build.
     func loadBothWays(_ r: TempRegion, _ sb: Superblock) throws -> (sequential: Result<[String], DaxError>, parallel: Result<[String], DaxError>, chunks: Int) {
         let media = try MappedRegion.map(r.path, readOnly: true)
         let layout = Layout(sb)
@@ -114,7 +122,8 @@ import PMem
             do { return .success(describe(try body())) } catch let e as DaxError { return .failure(e) } catch { return .failure(DaxError(.EIO, "\(error)")) }
         }
         let sequential = attempt {
-            try MetadataState(checkpoint: CheckpointIO.read(header: h, slot: slot, media: media, layout: layout), header: h, sb: sb)
+            try MetadataState(checkpoint: CheckpointIO.read(header: h, slot: slot, media: media, layout: layout), header: h, sb: sb,
+                              twoThreads: false)
         }
         let parallel = attempt {
             try MetadataState(loaded: MetadataState.LoadedCheckpoint.load(header: h, slot: slot, media: media, layout: layout), header: h, sb: sb)
@@ -125,7 +134,8 @@ import PMem
     @Test(arguments: ["none", "checksum of the first chunk", "checksum of a middle chunk", "checksum of the last chunk",
                       "bad name in the middle", "bad name at the end", "duplicate name far apart", "missing parent at the end",
                       "file as parent", "inode above next_ino", "numbers out of order", "inode count one too many",
-                      "kind of an inode in the last chunk"])
+                      "kind of an inode in the last inode chunk", "duplicate name and an extent of a directory",
+                      "no root, so missing parents"])
     func aLargeCheckpointLoadsAsTheOneThreadReadDoes(_ damage: String) throws {
         let r = TempRegion()
         let sb = try writeCheckpoint(r, damage: damage)
