@@ -3,7 +3,6 @@ import Glibc
 #endif
 import DaxCore
 import CDaxShims
-import Synchronization
 
 /// The advisory lock that keeps two mounts off one region.
 ///
@@ -64,7 +63,28 @@ public final class RegionLock: @unchecked Sendable {
     }
 
     /// Regions locked by this process, so a refusal can say "this process".
-    private static let held = Mutex<Set<FileID>>([])
+    private static let held = HeldFiles()
+
+    /// A set of file IDs behind a pthread mutex. Not `Synchronization.Mutex`:
+    /// on Linux that one waits on a futex that ThreadSanitizer does not see,
+    /// so two threads taking region locks at once (two mounts in one
+    /// process) were reported as a race on the set it guards.
+    private final class HeldFiles: @unchecked Sendable {
+        private let m: UnsafeMutablePointer<pthread_mutex_t>
+        private var ids = Set<FileID>()
+
+        init() {
+            m = .allocate(capacity: 1)
+            m.initialize(to: pthread_mutex_t())
+            precondition(pthread_mutex_init(m, nil) == 0)
+        }
+
+        func withLock<R>(_ body: (inout Set<FileID>) -> R) -> R {
+            precondition(pthread_mutex_lock(m) == 0)
+            defer { pthread_mutex_unlock(m) }
+            return body(&ids)
+        }
+    }
 
     struct FileID: Hashable {
         var dev: UInt64, ino: UInt64
