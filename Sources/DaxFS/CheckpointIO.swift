@@ -221,7 +221,7 @@ public enum CheckpointIO {
 protocol CheckpointSink {
     mutating func reserve(inodes: Int, extents: Int)
     /// `indexed`: a precheck keeps the inode's number, parent and name CRC
-    /// (see `CheckpointPrecheck.index`), so the sink need not.
+    /// (see `CheckpointPrecheck.takeIndex`), so the sink need not.
     mutating func inode(_ r: consuming InodeRecord, indexed: Bool)
     mutating func extent(_ e: ExtentRecord)
     mutating func free(_ r: BlockRange)

@@ -28,7 +28,7 @@ public final class RegionLock: @unchecked Sendable {
         if !RegionLock.take(fd: fd, type: type) {
             let e = Errno.current
             let id = try? FileID(fd: fd, path: path)
-            let mine = id.map { i in RegionLock.held.withLock { $0.contains(i) } } ?? false
+            let mine = id.map { i in RegionLock.heldLock.withLock { RegionLock.held.contains(i) } } ?? false
             let holder = mine ? getpid() : RegionLock.holder(fd: fd, type: type)
             Glibc.close(fd)
             fd = -1
@@ -40,7 +40,7 @@ public final class RegionLock: @unchecked Sendable {
             throw DaxError.syscall("fcntl(F_OFD_SETLK)", path, errno: e).with("region", path)
         }
         fileID = try? FileID(fd: fd, path: path)
-        if let id = fileID { _ = RegionLock.held.withLock { $0.insert(id) } }
+        if let id = fileID { _ = RegionLock.heldLock.withLock { RegionLock.held.insert(id) } }
         publishOwner()
     }
 
@@ -63,28 +63,11 @@ public final class RegionLock: @unchecked Sendable {
     }
 
     /// Regions locked by this process, so a refusal can say "this process".
-    private static let held = HeldFiles()
-
-    /// A set of file IDs behind a pthread mutex. Not `Synchronization.Mutex`:
-    /// on Linux that one waits on a futex that ThreadSanitizer does not see,
-    /// so two threads taking region locks at once (two mounts in one
-    /// process) were reported as a race on the set it guards.
-    private final class HeldFiles: @unchecked Sendable {
-        private let m: UnsafeMutablePointer<pthread_mutex_t>
-        private var ids = Set<FileID>()
-
-        init() {
-            m = .allocate(capacity: 1)
-            m.initialize(to: pthread_mutex_t())
-            precondition(pthread_mutex_init(m, nil) == 0)
-        }
-
-        func withLock<R>(_ body: (inout Set<FileID>) -> R) -> R {
-            precondition(pthread_mutex_lock(m) == 0)
-            defer { pthread_mutex_unlock(m) }
-            return body(&ids)
-        }
-    }
+    /// Read and changed only under `heldLock` (a pthread `Lock`, which
+    /// ThreadSanitizer models; two mounts in one process take region locks
+    /// from two threads).
+    nonisolated(unsafe) private static var held = Set<FileID>()
+    private static let heldLock = Lock()
 
     struct FileID: Hashable {
         var dev: UInt64, ino: UInt64
@@ -113,7 +96,7 @@ public final class RegionLock: @unchecked Sendable {
 
     public func release() {
         if fd >= 0 { Glibc.close(fd); fd = -1 }
-        if let id = fileID { _ = RegionLock.held.withLock { $0.remove(id) }; fileID = nil }
+        if let id = fileID { _ = RegionLock.heldLock.withLock { RegionLock.held.remove(id) }; fileID = nil }
     }
 
     deinit { release() }
