@@ -15,23 +15,23 @@ extension UnsafeRawBufferPointer {
     // optimised build specialises either way, but an unoptimised one (tests,
     // and the sanitizer runs in CI) pays a generic metadata lookup per call
     // through `getLE`, which made fsck's scans of the log 3 to 6 times slower.
-    @inlinable public func u8(_ o: Int) -> UInt8 {
+    @inlinable @inline(__always) public func u8(_ o: Int) -> UInt8 {
         precondition(o >= 0 && o < count, "getLE out of bounds")
         return load(fromByteOffset: o, as: UInt8.self)
     }
-    @inlinable public func u16(_ o: Int) -> UInt16 {
+    @inlinable @inline(__always) public func u16(_ o: Int) -> UInt16 {
         precondition(o >= 0 && o + 2 <= count, "getLE out of bounds")
         return UInt16(littleEndian: loadUnaligned(fromByteOffset: o, as: UInt16.self))
     }
-    @inlinable public func u32(_ o: Int) -> UInt32 {
+    @inlinable @inline(__always) public func u32(_ o: Int) -> UInt32 {
         precondition(o >= 0 && o + 4 <= count, "getLE out of bounds")
         return UInt32(littleEndian: loadUnaligned(fromByteOffset: o, as: UInt32.self))
     }
-    @inlinable public func u64(_ o: Int) -> UInt64 {
+    @inlinable @inline(__always) public func u64(_ o: Int) -> UInt64 {
         precondition(o >= 0 && o + 8 <= count, "getLE out of bounds")
         return UInt64(littleEndian: loadUnaligned(fromByteOffset: o, as: UInt64.self))
     }
-    @inlinable public func i64(_ o: Int) -> Int64 {
+    @inlinable @inline(__always) public func i64(_ o: Int) -> Int64 {
         precondition(o >= 0 && o + 8 <= count, "getLE out of bounds")
         return Int64(littleEndian: loadUnaligned(fromByteOffset: o, as: Int64.self))
     }
@@ -43,7 +43,7 @@ extension UnsafeRawBufferPointer {
 }
 
 extension UnsafeMutableRawBufferPointer {
-    @inlinable public func setLE<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+    @inlinable @inline(__always) public func setLE<T: FixedWidthInteger>(_ value: T, at offset: Int) {
         precondition(offset >= 0 && offset + MemoryLayout<T>.size <= count, "setLE out of bounds")
         storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
     }
