@@ -1,16 +1,21 @@
 import DaxCore
 import DaxFSFormat
 import PMem
+import Synchronization
 
 /// Blocks taken out of the free space for an operation whose ALLOC records
 /// have not committed yet. They belong to nobody on media: a crash before
 /// the commit leaves them free, because the ALLOC records are in the lost
 /// transaction. Each run settles when its ALLOC record commits.
-final class Reservation: @unchecked Sendable {
+///
+/// One operation keeps one reservation, and every `Allocator.allocate` it
+/// makes adds its runs to it: a value, so that an allocation costs no
+/// object and no list of reservations.
+struct Reservation {
     /// The runs, in the order they were handed out.
     fileprivate(set) var runs: [BlockRange] = []
     var blocks: UInt64 { runs.reduce(0) { $0 + $1.count.raw } }
-    fileprivate init() {}
+    init() {}
 }
 
 /// The log-structured extent allocator, in the style of ZFS space maps.
@@ -45,6 +50,11 @@ final class Allocator: @unchecked Sendable {
     private var free: FreeSpace
     /// Reserved runs whose ALLOC records have not committed, by first block.
     private var outstanding = ReservedRuns()
+    /// `freeBlocks` and `freeRunCount` as of the last change, stored under
+    /// the lock and read without it: the commit path asks for them on every
+    /// transaction, and each question cost a lock round trip.
+    private let publishedFreeBlocks = Atomic<UInt64>(0)
+    private let publishedRunCount = Atomic<Int>(0)
     let dataStart: UInt64
     let dataEnd: UInt64
     let blockSize: Int
@@ -54,16 +64,36 @@ final class Allocator: @unchecked Sendable {
         dataStart = sb.dataStartBlock.raw
         dataEnd = sb.dataEndBlock
         blockSize = Int(sb.blockSize)
+        publish()
     }
 
-    var freeBlocks: UInt64 { lock.withLock { free.freeBlocks + outstanding.blocks } }
-    var freeRunCount: Int { lock.withLock { free.runCount } }
+    /// Free blocks, counting reserved runs whose ALLOC records have not
+    /// committed. Takes no lock: exact when no allocation is in flight on
+    /// another thread, else the value before or after it. O(1).
+    var freeBlocks: UInt64 { publishedFreeBlocks.load(ordering: .relaxed) }
+    /// Free runs (reservations not counted), read as `freeBlocks` is. O(1).
+    var freeRunCount: Int { publishedRunCount.load(ordering: .relaxed) }
     var largestFreeRun: UInt64 { lock.withLock { free.largest?.count ?? 0 } }
 
-    /// Takes `count` blocks (a multiple of `align`) from the free space and
-    /// zeroes them. Returns nil only when `partial` and nothing at all could be
-    /// taken within `maxRuns`; throws ENOSPC when the whole request cannot be
-    /// met and `partial` is false (nothing is taken then).
+    /// Runs `body` under the lock and publishes the counts it changed.
+    private func mutating<T>(_ body: () throws -> T) rethrows -> T {
+        try lock.withLock {
+            defer { publish() }
+            return try body()
+        }
+    }
+
+    /// Called with the lock held.
+    private func publish() {
+        publishedFreeBlocks.store(free.freeBlocks + outstanding.blocks, ordering: .relaxed)
+        publishedRunCount.store(free.runCount, ordering: .relaxed)
+    }
+
+    /// Takes `count` blocks (a multiple of `align`) from the free space,
+    /// zeroes them and adds them to `r`. Returns how many runs it added: 0
+    /// only when `partial` and nothing at all could be taken within
+    /// `maxRuns`. Throws ENOSPC when the whole request cannot be met and
+    /// `partial` is false (nothing is taken then).
     ///
     /// With `partial`, at most `maxRuns` runs are taken and the result may
     /// hold fewer blocks than asked (a write proceeds with what it got).
@@ -76,26 +106,34 @@ final class Allocator: @unchecked Sendable {
     /// bytes it had before.
     ///
     /// - Complexity: O(r log n) for r runs handed out, plus the zeroing.
-    func allocate(count: UInt64, align: UInt64, goal: UInt64?, media: PersistentMedia, faults: FaultInjection = [],
-                  maxRuns: Int = Int.max, partial: Bool = false, callerFills: Bool = false) throws -> Reservation? {
+    @discardableResult
+    func allocate(count: UInt64, align: UInt64, goal: UInt64?, into r: inout Reservation, media: PersistentMedia,
+                  faults: FaultInjection = [], maxRuns: Int = Int.max, partial: Bool = false, callerFills: Bool = false) throws -> Int {
         precondition(count > 0 && align > 0 && count % align == 0)
-        let r = Reservation()
-        try lock.withLock {
+        let first = r.runs.count
+        try mutating {
             var need = count
+            func taken(_ run: BlockRange) {
+                r.runs.append(run)
+                need -= run.count.raw
+            }
             func take(_ start: UInt64, _ n: UInt64) {
                 let ok = free.remove(BlockRange(start, n))
                 precondition(ok, "allocator took blocks that are not free")
-                r.runs.append(BlockRange(start, n))
-                need -= n
+                taken(BlockRange(start, n))
             }
-            if let g = goal, g >= dataStart, g < dataEnd, g % align == 0, let run = free.run(containing: g) {
-                let usable = (run.end - g) / align * align
-                if usable > 0 { take(g, min(need, usable)) }
+            if let g = goal, g >= dataStart, g < dataEnd, g % align == 0, let p = free.position(containing: g) {
+                let usable = (p.run.end - g) / align * align
+                if usable > 0 {
+                    // The run is found already: take from it without a second search.
+                    free.remove(BlockRange(g, min(need, usable)), from: p)
+                    taken(BlockRange(g, min(need, usable)))
+                }
             }
-            if need > 0, r.runs.isEmpty, let g = goal, let run = free.firstFit(after: g, need: need, align: align) {
+            if need > 0, r.runs.count == first, let g = goal, let run = free.firstFit(after: g, need: need, align: align) {
                 take(FreeSpace.aligned(run, align: align).start, need)
             }
-            while need > 0 && r.runs.count < maxRuns {
+            while need > 0 && r.runs.count - first < maxRuns {
                 if let run = free.bestFit(need: need, align: align) {
                     take(FreeSpace.aligned(run, align: align).start, need)
                 } else if let run = free.largestAligned(align: align) {
@@ -106,18 +144,19 @@ final class Allocator: @unchecked Sendable {
                 }
             }
             if need > 0 && !partial {
-                for run in r.runs { free.insert(run) }
-                r.runs.removeAll()
+                for run in r.runs[first...] { free.insert(run) }
+                r.runs.removeSubrange(first...)
                 throw DaxError(.ENOSPC, "no space left: \(count) blocks wanted, \(free.freeBlocks) free" +
                                (align > 1 ? " (in runs aligned to \(align) blocks)" : ""))
             }
-            for run in r.runs { outstanding.insert(run) }
+            for run in r.runs[first...] { outstanding.insert(run) }
         }
-        if r.runs.isEmpty { return nil }
         if !callerFills {
-            for run in r.runs { zero(at: Int(run.start.raw) * blockSize, count: Int(run.count.raw) * blockSize, media: media, faults: faults) }
+            for run in r.runs[first...] {
+                zero(at: Int(run.start.raw) * blockSize, count: Int(run.count.raw) * blockSize, media: media, faults: faults)
+            }
         }
-        return r
+        return r.runs.count - first
     }
 
     /// Zeroes `count` bytes at region offset `at` of freshly allocated blocks
@@ -136,7 +175,7 @@ final class Allocator: @unchecked Sendable {
     /// Gives back the runs of a reservation whose ALLOC records did not
     /// commit (runs that did commit are left alone).
     func cancel(_ r: Reservation) {
-        lock.withLock {
+        mutating {
             for run in r.runs where outstanding.remove(run) {
                 let ok = free.insert(run)
                 precondition(ok, "cancelled reservation overlaps free space")
@@ -146,7 +185,7 @@ final class Allocator: @unchecked Sendable {
 
     /// The ALLOC record of a reserved run has committed: the run is owned now.
     func settle(_ run: BlockRange) {
-        lock.withLock {
+        mutating {
             let wasReserved = outstanding.remove(run)
             precondition(wasReserved, "ALLOC committed for \(run), which was not reserved")
         }
@@ -155,19 +194,19 @@ final class Allocator: @unchecked Sendable {
     /// Returns blocks to the free space after the FREE records that name them
     /// have committed. Returns false when some block is already free.
     func release(_ run: BlockRange) -> Bool {
-        lock.withLock { free.insert(run) }
+        mutating { free.insert(run) }
     }
 
     /// `release` of many runs at once (a transaction's FREE records).
     /// Returns false, changing nothing, when some block is already free or
     /// the runs overlap one another.
     func releaseAll(_ runs: [BlockRange]) -> Bool {
-        lock.withLock { free.insertAll(runs) }
+        mutating { free.insertAll(runs) }
     }
 
     /// Replay of an ALLOC record: the run must be wholly free.
     func replayAlloc(_ run: BlockRange) -> Bool {
-        lock.withLock { free.remove(run) }
+        mutating { free.remove(run) }
     }
 
     /// Replay: the free run that holds every block of `run`, or nil when
@@ -183,7 +222,7 @@ final class Allocator: @unchecked Sendable {
     /// sorted by start and disjoint, each wholly free. Returns false,
     /// changing nothing, otherwise.
     func replayAllocAll(_ runs: [BlockRange]) -> Bool {
-        lock.withLock { free.removeAll(runs) }
+        mutating { free.removeAll(runs) }
     }
 
     /// True when any block of `run` is free (not counting reservations).

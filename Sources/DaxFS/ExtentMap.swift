@@ -113,21 +113,31 @@ struct ExtentMap: Sequence {
     /// The holes (unmapped runs) in file blocks [start, end), in order.
     func holes(in start: UInt64, _ end: UInt64) -> [Range<UInt64>] {
         var out: [Range<UInt64>] = []
+        forEachHole(in: start, end) { hole, _ in out.append(hole) }
+        return out
+    }
+
+    /// Calls `body` with each hole (unmapped run) of file blocks [start,
+    /// end), in order, and the extent that ends nearest before the hole
+    /// (nil when none does): the one whose blocks a new run in the hole
+    /// would best continue. One search, then a walk; builds nothing.
+    /// - Complexity: O(log n + extents in the range).
+    @inline(__always)
+    func forEachHole(in start: UInt64, _ end: UInt64, _ body: (_ hole: Range<UInt64>, _ before: Extent?) throws -> Void) rethrows {
         var at = start
-        // Walks the tree directly: a range that is one hole (the common
-        // allocate) builds nothing but the result.
         var i = tree.lastIndex(atOrBefore: start) ?? tree.startIndex
+        var before: Extent?
         while i < tree.endIndex && at < end {
             let e = tree[i]
             if e.fileBlock >= end { break }
             if e.fileEnd > at {
-                if e.fileBlock > at { out.append(at..<e.fileBlock) }
+                if e.fileBlock > at { try body(at..<e.fileBlock, before) }
                 at = Swift.min(e.fileEnd, end)
             }
+            if e.fileEnd <= end { before = e }
             i = tree.index(after: i)
         }
-        if at < end { out.append(at..<end) }
-        return out
+        if at < end { try body(at..<end, before) }
     }
 
     /// True when no block of [start, start+count) is mapped.
@@ -142,6 +152,9 @@ struct ExtentMap: Sequence {
     /// merging with contiguous neighbours.
     mutating func map(_ new: Extent) {
         assert(new.count > 0 && isHole(new.fileBlock, new.count), "ExtentMap.map over mapped blocks")
+        // A file that grows at its end (appends, allocate past the last
+        // extent) needs no search.
+        if mapAfterLast(new) { return }
         var e = new
         if let pi = tree.lastIndex(atOrBefore: e.fileBlock) {
             let p = tree[pi]

@@ -34,38 +34,39 @@ extension Filesystem {
     /// order on `Filesystem`).
     func commit(_ tx: inout TransactionBuilder) throws {
         guard !tx.isEmpty else { return }
-        let size = tx.encodedSize
+        let size = tx.encodedSize, records = tx.records, dataPending = tx.dataPending
+        let shape = tx.shape
         precondition(size <= journal.maxTransactionBytes, "transaction of \(size) bytes exceeds the limit \(journal.maxTransactionBytes)")
         do {
             try logLock.withLock {
-                try admit(tx)
+                try admit(records, shape)
                 let faults = options.faults
-                let stage = options.durability == .deferred && size <= Journal.stageCapacity && canStage(tx)
+                let stage = options.durability == .deferred && size <= Journal.stageCapacity && canStage(records, shape)
                 if stage {
                     // Complete this thread's zeroes and data; the fence that
                     // writes the staged log makes them durable before it.
-                    if tx.dataPending && !faults.contains(.noFenceBeforeCommit) { media.drain() }
+                    if dataPending && !faults.contains(.noFenceBeforeCommit) { media.drain() }
                 } else {
                     journal.writeStaged(faults: faults)  // earlier transactions first: the log stays in order
-                    if tx.dataPending && !faults.contains(.noFenceBeforeCommit) {
+                    if dataPending && !faults.contains(.noFenceBeforeCommit) {
                         media.fence()                   // zeroes and data durable before the records that expose them
                     }
                 }
                 if !journal.fits(size) { try checkpointLocked() }
                 if stage {
-                    journal.stage(tx.records, faults: faults)
+                    journal.stage(records, size: size, spaceRecords: shape.spaceRecords, faults: faults)
                 } else {
-                    journal.append(tx.records, faults: faults)
+                    journal.append(records, size: size, spaceRecords: shape.spaceRecords, faults: faults)
                 }
                 do {
-                    try state.applyAll(tx.records, live: true)
+                    try state.applyAll(records, live: true)
                 } catch {
                     preconditionFailure("daxfs bug: a committed transaction does not apply: \(error)")
                 }
                 if shouldCheckpoint { try? checkpointLocked() }   // a failure leaves the log to fill; retried next commit
             }
         } catch {
-            for r in tx.reservations { state.allocator.cancel(r) }
+            state.allocator.cancel(tx.reservation)
             throw error
         }
         tx.clear()
@@ -73,18 +74,16 @@ extension Filesystem {
 
     /// Whether a transaction may wait in the staging buffer under deferred
     /// durability: it only adds inodes, names, attributes, extents and ALLOC
-    /// records, and no INODE_ATTR shrinks a file (bytes past the new size
-    /// are zeroed in place when the file grows again, which must not reach
-    /// the media while the old size is the durable one). O(records).
-    func canStage(_ tx: TransactionBuilder) -> Bool {
-        tx.records.withUnsafeBufferPointer { rs in
+    /// records (`TransactionBuilder.onlyAdds`), and no INODE_ATTR shrinks a
+    /// file (bytes past the new size are zeroed in place when the file grows
+    /// again, which must not reach the media while the old size is the
+    /// durable one). O(records) when it carries an INODE_ATTR, else O(1).
+    func canStage(_ records: [LogRecord], _ shape: TransactionShape) -> Bool {
+        guard shape.onlyAdds else { return false }
+        guard shape.attrRecords > 0 else { return true }
+        return records.withUnsafeBufferPointer { rs in
             for i in rs.indices {
-                switch rs[i] {
-                case .inode, .extentMap, .alloc: continue
-                case .inodeAttr(let a):
-                    if let n = state.inodes[a.ino], a.size < n.record.size { return false }
-                default: return false
-                }
+                if case .inodeAttr(let a) = rs[i], let n = state.inodes[a.ino], a.size < n.record.size { return false }
             }
             return true
         }
@@ -94,17 +93,17 @@ extension Filesystem {
     /// metadata would fill more than 90% of a checkpoint slot. The rest is
     /// kept for what shrinks it: removals and truncates must always be able
     /// to checkpoint, or a full log could never be emptied again.
-    func admit(_ tx: TransactionBuilder) throws {
-        var inodeBytes = 0, extents = 0
-        tx.records.withUnsafeBufferPointer { rs in      // borrowed in place, never copied
-            for k in rs.indices {
-                switch rs[k] {
-                case .inode(let i) where state.inodes[i.ino] == nil: inodeBytes += i.encodedSize
-                case .extentMap: extents += 1
-                default: break
+    /// O(records) when it carries an INODE record, else O(1).
+    func admit(_ records: [LogRecord], _ shape: TransactionShape) throws {
+        var inodeBytes = 0
+        if shape.inodeRecords > 0 {
+            records.withUnsafeBufferPointer { rs in      // borrowed in place, never copied
+                for k in rs.indices {
+                    if case .inode(let i) = rs[k], state.inodes[i.ino] == nil { inodeBytes += i.encodedSize }
                 }
             }
         }
+        let extents = shape.extentMaps
         guard inodeBytes > 0 || extents > 0 else { return }
         let capacity = layout.slotCapacity
         let needed = state.checkpointChunks(extraInodeBytes: inodeBytes, extraExtents: extents)

@@ -155,7 +155,7 @@ extension Filesystem {
         var runBudget = maxAllocRunsPerTransaction
         var prev = n.extents.extent(atOrBefore: b0).map { ($0.fileBlock, $0.regionBlock) }
         func noSpace() -> DaxError {
-            for res in tx.reservations { state.allocator.cancel(res) }
+            state.allocator.cancel(tx.reservation)
             return DaxError(.ENOSPC, "no space left to write \(stepEnd - pos) bytes at offset \(pos) of inode \(n.ino) (\(state.allocator.freeBlocks) blocks free)")
                 .with("ino", n.ino)
         }
@@ -166,22 +166,21 @@ extension Filesystem {
                     e.regionBlock >= e.fileBlock - at ? e.regionBlock - (e.fileBlock - at) : nil
                 }
                 let want = hole.upperBound - at
-                let r: Reservation?
+                let added: Int
                 do {
-                    r = try state.allocator.allocate(count: want, align: u, goal: goal, media: media,
-                                                     faults: options.faults, maxRuns: runBudget, partial: true, callerFills: true)
+                    added = try state.allocator.allocate(count: want, align: u, goal: goal, into: &tx.reservation, media: media,
+                                                         faults: options.faults, maxRuns: runBudget, partial: true, callerFills: true)
                 } catch {
-                    for res in tx.reservations { state.allocator.cancel(res) }
+                    state.allocator.cancel(tx.reservation)
                     throw error
                 }
-                guard let res = r else { throw noSpace() }
-                tx.reservations.append(res)
-                for run in res.runs {
+                guard added > 0 else { throw noSpace() }
+                for run in tx.reservation.runs.suffix(added) {
                     placed.append(Extent(fileBlock: at, regionBlock: run.start.raw, count: run.count.raw))
                     prev = (at, run.start.raw)
                     at += run.count.raw
                 }
-                runBudget -= res.runs.count
+                runBudget -= added
                 if at < hole.upperBound {
                     if runBudget > 0 { throw noSpace() }   // short because the space ran out
                     break holes                            // short because the transaction is full: end the step here
@@ -215,11 +214,11 @@ extension Filesystem {
                     got = try media.storeFromFile(fd, fileOffset: fileOffset + (s - dataOffset), at: regionOffset, count: Int(t - s),
                                                   site: CallSite(#fileID, #line))
                 } catch {
-                    for res in tx.reservations { state.allocator.cancel(res) }
+                    state.allocator.cancel(tx.reservation)
                     throw error
                 }
                 if got < Int(t - s) {
-                    for res in tx.reservations { state.allocator.cancel(res) }
+                    state.allocator.cancel(tx.reservation)
                     throw DaxError(.EIO, "the source file ended \(Int(t - s) - got) bytes early").with("ino", n.ino)
                 }
             }

@@ -138,9 +138,9 @@ extension Filesystem {
     // MARK: allocate
 
     private func allocateLocked(_ n: Inode, offset: UInt64, end: UInt64, keepSize: Bool) throws {
-        let (placed, reservations) = try reserveHoles(n, from: offset, to: end)
+        let (placed, reservation) = try reserveHoles(n, from: offset, to: end)
         let newSize = keepSize ? n.record.size : max(n.record.size, end)
-        try commitPlaced(n, placed, reservations) { tx in
+        try commitPlaced(n, placed, reservation) { tx in
             if newSize > n.record.size { zeroTail(n, from: n.record.size, to: newSize) }
             tx.append(.inodeAttr(touched(n, size: newSize, now: wallClockNanoseconds())))
             tx.dataPending = true
@@ -148,47 +148,49 @@ extension Filesystem {
     }
 
     /// Reserves zeroed runs for every unmapped allocation unit that overlaps
-    /// bytes [from, to), near the previous extent. All or nothing: on ENOSPC
-    /// every reservation is cancelled before the error is thrown.
-    func reserveHoles(_ n: Inode, from: UInt64, to: UInt64) throws -> ([Extent], [Reservation]) {
+    /// bytes [from, to). Each hole's goal continues the extent nearest before
+    /// it, the map's or one just placed. All or nothing: on ENOSPC every
+    /// reserved run is given back before the error is thrown.
+    /// - Complexity: O(log n + extents in the range + r log f) for r runs
+    ///   placed among f free runs, plus the zeroing.
+    func reserveHoles(_ n: Inode, from: UInt64, to: UInt64) throws -> ([Extent], Reservation) {
         let bs = blockSize, u = n.unitBlocks(blockSize: bs)
         let b0 = from / bs / u * u, b1 = (to + bs * u - 1) / (bs * u) * u
         var placed: [Extent] = []
-        var reservations: [Reservation] = []
-        var prev = n.extents.extent(atOrBefore: b0).map { ($0.fileBlock, $0.regionBlock) }
-        let holes = n.extents.holes(in: b0, b1)
-        let wanted = holes.reduce(UInt64(0)) { $0 + UInt64($1.count) }
+        var reservation = Reservation()
+        var wanted: UInt64 = 0
+        n.extents.forEachHole(in: b0, b1) { hole, _ in wanted += hole.upperBound - hole.lowerBound }
         if wanted > state.allocator.freeBlocks {
             // Refused before anything is zeroed, so the media is untouched.
             throw DaxError(.ENOSPC, "no space left to allocate [\(from), \(to)) of inode \(n.ino): \(wanted) blocks wanted, \(state.allocator.freeBlocks) free")
                 .with("ino", n.ino)
         }
         do {
-            for hole in holes {
-                let goal = prev.map { $0.1 + (hole.lowerBound - $0.0) }
-                guard let res = try state.allocator.allocate(count: hole.upperBound - hole.lowerBound, align: u, goal: goal,
-                                                             media: media, faults: options.faults) else {
-                    throw DaxError(.ENOSPC, "no space left to allocate \(to - from) bytes at offset \(from) of inode \(n.ino) (\(state.allocator.freeBlocks) blocks free)")
-                        .with("ino", n.ino)
-                }
-                reservations.append(res)
+            var prev: Extent?
+            try n.extents.forEachHole(in: b0, b1) { hole, before in
+                if let e = before, e.fileBlock >= prev?.fileEnd ?? 0 { prev = e }
+                let goal = prev.map { $0.regionBlock + (hole.lowerBound - $0.fileBlock) }
+                let first = reservation.runs.count
+                try state.allocator.allocate(count: hole.upperBound - hole.lowerBound, align: u, goal: goal, into: &reservation,
+                                             media: media, faults: options.faults)
                 var at = hole.lowerBound
-                for run in res.runs {
-                    placed.append(Extent(fileBlock: at, regionBlock: run.start.raw, count: run.count.raw))
-                    prev = (at, run.start.raw)
+                for run in reservation.runs[first...] {
+                    let e = Extent(fileBlock: at, regionBlock: run.start.raw, count: run.count.raw)
+                    placed.append(e)
+                    prev = e
                     at += run.count.raw
                 }
             }
         } catch {
-            for r in reservations { state.allocator.cancel(r) }
+            state.allocator.cancel(reservation)
             throw error
         }
-        return (placed, reservations)
+        return (placed, reservation)
     }
 
     /// Maps `placed` (zeroed, reserved runs) in transactions of bounded size,
     /// in file order; `last` adds its records to the final one.
-    func commitPlaced(_ n: Inode, _ placed: [Extent], _ reservations: [Reservation],
+    func commitPlaced(_ n: Inode, _ placed: [Extent], _ reservation: Reservation,
                               last: (inout TransactionBuilder) -> Void) throws {
         let perTx = max(1, maxAllocRunsPerTransaction - 2)
         var i = 0
@@ -201,7 +203,7 @@ extension Filesystem {
                                                   count: BlockCount(e.count))))
             }
             i += batch.count
-            tx.reservations = reservations        // cancelled on failure; runs already committed are not touched
+            tx.reservation = reservation        // cancelled on failure; runs already committed are not touched
             tx.dataPending = !batch.isEmpty
             if i >= placed.count { last(&tx) }
             try commit(&tx)
@@ -264,10 +266,10 @@ extension Filesystem {
 
     private func zeroRangeLocked(_ n: Inode, offset: UInt64, end: UInt64, keepSize: Bool) throws {
         let mapped = hasMappedBytes(n, offset, end)
-        let (placed, reservations) = try reserveHoles(n, from: offset, to: end)
+        let (placed, reservation) = try reserveHoles(n, from: offset, to: end)
         let grow = !keepSize && end > n.record.size
         if !mapped {
-            try commitPlaced(n, placed, reservations) { tx in
+            try commitPlaced(n, placed, reservation) { tx in
                 if grow { zeroTail(n, from: n.record.size, to: end) }
                 tx.append(.inodeAttr(touched(n, size: grow ? end : n.record.size, now: wallClockNanoseconds())))
                 tx.dataPending = true
@@ -276,7 +278,7 @@ extension Filesystem {
         }
         let intent = IntentRecord(id: reserveIntentID(), kind: .zeroRange, flags: grow ? IntentRecord.growSizeFlag : 0,
                                   ino1: n.ino, block1: 0, ino2: 0, block2: 0, count: 0, done: 0, size1: offset, size2: end)
-        try commitPlaced(n, placed, reservations) { tx in tx.append(.intent(intent)) }
+        try commitPlaced(n, placed, reservation) { tx in tx.append(.intent(intent)) }
         try finishingIntent(intent) { try finishRangeIntent(intent, node: n) }
     }
 

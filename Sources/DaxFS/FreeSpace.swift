@@ -57,9 +57,17 @@ struct FreeSpace {
 
     /// The free run that contains `block`, if any.
     func run(containing block: UInt64) -> FreeRun? {
+        position(containing: block)?.run
+    }
+
+    /// Where a free run sits in the offset index, for `remove(_:from:)`.
+    typealias Position = (index: SortedChunks<FreeRun>.Index, run: FreeRun)
+
+    /// The free run that contains `block` and its place, if any. O(log n).
+    func position(containing block: UInt64) -> Position? {
         guard let i = byOffset.lastIndex(atOrBefore: block) else { return nil }
         let r = byOffset[i]
-        return block < r.end ? r : nil
+        return block < r.end ? (i, r) : nil
     }
 
     /// True when every block of `r` is free.
@@ -209,9 +217,18 @@ struct FreeSpace {
     /// holds it. Returns false (and changes nothing) otherwise.
     @discardableResult
     mutating func remove(_ r: BlockRange) -> Bool {
-        guard r.count.raw > 0, let i = byOffset.lastIndex(atOrBefore: r.start.raw) else { return false }
-        let f = byOffset[i]
-        guard r.start.raw < f.end, r.end <= f.end else { return false }
+        guard r.count.raw > 0, let p = position(containing: r.start.raw), r.end <= p.run.end else { return false }
+        remove(r, from: p)
+        return true
+    }
+
+    /// Removes `r` from the free run at `p` (`position(containing:)`, with
+    /// nothing changed since), which holds all of it: the allocator's goal
+    /// path, which has found the run already. O(log n).
+    mutating func remove(_ r: BlockRange, from p: Position) {
+        let i = p.index, f = p.run
+        precondition(r.count.raw > 0 && r.start.raw >= f.start && r.end <= f.end && byOffset[i] == f,
+                     "FreeSpace.remove(_:from:) of \(r) outside the free run [\(f.start), +\(f.count))")
         guard let si = bySize.find(SizedRun(f).key) else { preconditionFailure("free-space indexes disagree") }
         let left = FreeRun(start: f.start, count: r.start.raw - f.start)
         let right = FreeRun(start: r.end, count: f.end - r.end)
@@ -222,7 +239,7 @@ struct FreeSpace {
         switch (left.count > 0, right.count > 0) {
         case (true, true):
             byOffset.replace(at: i, with: left)
-            byOffset.insert(right)
+            byOffset.insert(right, after: i)
             let (big, small) = left.count >= right.count ? (left, right) : (right, left)
             bySize.update(at: si, to: SizedRun(big))
             bySize.insert(SizedRun(small))
@@ -237,7 +254,6 @@ struct FreeSpace {
             bySize.remove(at: si)
         }
         freeBlocks -= r.count.raw
-        return true
     }
 
     private mutating func removeSized(_ run: FreeRun) {

@@ -5,26 +5,75 @@ import PMem
 /// A transaction being built: the records to log, the reservations whose
 /// ALLOC records it carries, and whether data or zeroes were stored for it
 /// that must be durable before it commits.
+///
+/// `append` keeps what the commit path asks of the records (their encoded
+/// size, how many extents and space-map records they add, whether they only
+/// add), so that a commit does not walk the records again for each question.
+/// The commit path reads these out before it takes the log lock and passes
+/// them on as values: a builder passed whole into the lock's closure is
+/// copied, with a retain of each of its arrays.
 struct TransactionBuilder {
-    var records: [LogRecord]
-    var reservations: [Reservation] = []
+    private(set) var records: [LogRecord]
+    /// The runs reserved for its ALLOC records, given back if it fails.
+    var reservation = Reservation()
     /// Set when the caller stored data (or the allocator zeroes) that the
     /// commit must fence before it logs the records that make them visible.
     var dataPending = false
+    /// The encoded size of the transaction: header and records.
+    private(set) var encodedSize = TransactionHeader.size
+    /// What kinds of records it holds.
+    private(set) var shape = TransactionShape()
+
     init() {
         records = []
         records.reserveCapacity(6)
     }
-    var encodedSize: Int { Transaction.encodedSize(records) }
-    mutating func append(_ r: LogRecord) { records.append(r) }
+
+    /// O(1) amortized.
+    mutating func append(_ r: LogRecord) {
+        encodedSize += r.encodedSize
+        shape.count(r)
+        records.append(r)
+    }
     var isEmpty: Bool { records.isEmpty }
     /// Empties the builder for reuse, keeping the records' buffer: a commit
     /// ends with this, so it allocates nothing for a builder the caller
     /// usually drops.
     mutating func clear() {
         records.removeAll(keepingCapacity: true)
-        reservations.removeAll()
+        reservation = Reservation()
         dataPending = false
+        encodedSize = TransactionHeader.size
+        shape = TransactionShape()
+    }
+}
+
+/// How many records of each kind the commit path asks about a transaction
+/// holds, counted as they are appended.
+struct TransactionShape {
+    /// EXTENT_MAP records (each may add an extent to a checkpoint).
+    private(set) var extentMaps = 0
+    /// ALLOC and FREE records.
+    private(set) var spaceRecords = 0
+    /// INODE records (each may add an inode to a checkpoint).
+    private(set) var inodeRecords = 0
+    /// INODE_ATTR records (each may shrink a file).
+    private(set) var attrRecords = 0
+    /// True while every record is an INODE, INODE_ATTR, EXTENT_MAP or ALLOC:
+    /// the kinds a staged transaction may hold (`Filesystem.canStage`).
+    private(set) var onlyAdds = true
+
+    init() {}
+
+    mutating func count(_ r: LogRecord) {
+        switch r {
+        case .extentMap: extentMaps += 1
+        case .alloc: spaceRecords += 1
+        case .free: spaceRecords += 1; onlyAdds = false
+        case .inode: inodeRecords += 1
+        case .inodeAttr: attrRecords += 1
+        default: onlyAdds = false
+        }
     }
 }
 
@@ -102,20 +151,20 @@ final class Journal: @unchecked Sendable {
     /// Writes one transaction at the tail and makes it durable (one fence:
     /// the commit point). Nothing may be staged. The caller has checked that
     /// it fits.
-    func append(_ records: [LogRecord], faults: FaultInjection) {
-        let size = Transaction.encodedSize(records)
+    func append(_ records: [LogRecord], size: Int, spaceRecords: Int, faults: FaultInjection) {
         precondition(fits(size), "transaction does not fit in the log")
         if scratch.count < size { scratch = [UInt8](repeating: 0, count: max(size, 4096)) }
         precondition(stagedBytes == 0, "a transaction appended while others are staged")
         let seed = layout.sb.recordSeed, salt = layout.sb.logSalt, seq = nextSeq
         scratch.withUnsafeMutableBytes { p in
-            Transaction.encode(records, seq: seq, salt: salt, seed: seed, into: p, at: 0)
+            let written = Transaction.encode(records, seq: seq, salt: salt, seed: seed, into: p, at: 0)
+            precondition(written == size, "a transaction encoded to \(written) bytes, its builder counted \(size)")
             store(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[0..<size]), at: tail, faults: faults)
         }
         media.fence()                                  // the commit point
         tail += size
         mediaTail = tail
-        advance(past: records)
+        advance(records: records.count, spaceRecords: spaceRecords)
     }
 
     /// Stages one transaction (see the type's comment): it is encoded into
@@ -123,15 +172,15 @@ final class Journal: @unchecked Sendable {
     /// reaches the media at the next `writeStaged`. The caller has checked
     /// that it fits in the log and in `stageCapacity`, and drained its own
     /// stores of the data and zeroes it exposes.
-    func stage(_ records: [LogRecord], faults: FaultInjection) {
-        let size = Transaction.encodedSize(records)
+    func stage(_ records: [LogRecord], size: Int, spaceRecords: Int, faults: FaultInjection) {
         precondition(fits(size) && size <= Self.stageCapacity, "staged transaction does not fit")
         if stagedBytes + size > Self.stageCapacity { writeStaged(faults: faults) }
-        Transaction.encode(records, seq: nextSeq, salt: layout.sb.logSalt, seed: layout.sb.recordSeed,
-                           into: staged, at: stagedBytes)
+        let written = Transaction.encode(records, seq: nextSeq, salt: layout.sb.logSalt, seed: layout.sb.recordSeed,
+                                         into: staged, at: stagedBytes)
+        precondition(written == size, "a transaction encoded to \(written) bytes, its builder counted \(size)")
         stagedBytes += size
         tail += size
-        advance(past: records)
+        advance(records: records.count, spaceRecords: spaceRecords)
     }
 
     /// Writes the staged transactions to the log and makes them durable:
@@ -161,17 +210,10 @@ final class Journal: @unchecked Sendable {
     }
 
     /// The sequence and counters move past a transaction just logged or staged.
-    private func advance(past records: [LogRecord]) {
+    private func advance(records: Int, spaceRecords: Int) {
         nextSeq = nextSeq.next
-        recordsSinceCheckpoint += records.count
-        records.withUnsafeBufferPointer { rs in
-            for i in rs.indices {
-                switch rs[i] {
-                case .alloc, .free: spaceRecordsSinceCheckpoint += 1
-                default: break
-                }
-            }
-        }
+        recordsSinceCheckpoint += records
+        spaceRecordsSinceCheckpoint += spaceRecords
     }
 
     /// After a crash, clears what replay did not reach: the header of the

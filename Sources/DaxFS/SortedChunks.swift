@@ -133,15 +133,33 @@ struct SortedChunks<E: SortedElement>: Sequence {
         precondition(s == leaves[l].count || leaves[l][s].key != e.key, "SortedChunks.insert: duplicate key")
         leaves[l].insert(e, at: s)
         if s == 0 { firstKeys[l] = e.key }
-        if leaves[l].count > Self.leafCapacity {
-            let half = leaves[l].count / 2
-            let right = Array(leaves[l][half...])
-            leaves[l].removeSubrange(half...)
-            leaves.insert(right, at: l + 1)
-            firstKeys.insert(right[0].key, at: l + 1)
-            return s < half ? Index(leaf: l, slot: s) : Index(leaf: l + 1, slot: s - half)
-        }
-        return Index(leaf: l, slot: s)
+        return splitIfFull(leaf: l, slot: s)
+    }
+
+    /// Inserts `e` just after the element at `i`: its key must lie between
+    /// that element's key and the next one's. No search: O(L), plus a leaf
+    /// split when the leaf is full. Returns its index.
+    @discardableResult
+    mutating func insert(_ e: E, after i: Index) -> Index {
+        precondition(self[i].key < e.key, "SortedChunks.insert(_:after:) breaks the order")
+        let n = index(after: i)
+        if n < endIndex { precondition(e.key < self[n].key, "SortedChunks.insert(_:after:) breaks the order") }
+        count += 1
+        let l = i.leaf, s = i.slot + 1
+        leaves[l].insert(e, at: s)
+        return splitIfFull(leaf: l, slot: s)
+    }
+
+    /// After an insert at `slot` of leaf `l`: splits the leaf in two when it
+    /// passed `leafCapacity`. Returns where the inserted element is now.
+    private mutating func splitIfFull(leaf l: Int, slot s: Int) -> Index {
+        guard leaves[l].count > Self.leafCapacity else { return Index(leaf: l, slot: s) }
+        let half = leaves[l].count / 2
+        let right = Array(leaves[l][half...])
+        leaves[l].removeSubrange(half...)
+        leaves.insert(right, at: l + 1)
+        firstKeys.insert(right[0].key, at: l + 1)
+        return s < half ? Index(leaf: l, slot: s) : Index(leaf: l + 1, slot: s - half)
     }
 
     /// Inserts `run`, whose keys increase strictly and all fall in one gap

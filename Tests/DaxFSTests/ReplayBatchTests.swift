@@ -28,7 +28,11 @@ import DaxFSTestSupport
         let free = fs.state.allocator.checkpointRuns()
         let first = fs.logStatus.nextSeq
         fs.logLock.withLock {
-            for t in transactions(used, free, f) { fs.journal.append(t, faults: []) }
+            for t in transactions(used, free, f) {
+                var tx = TransactionBuilder()
+                for r in t { tx.append(r) }
+                fs.journal.append(tx.records, size: tx.encodedSize, spaceRecords: tx.shape.spaceRecords, faults: [])
+            }
         }
         try fs.unmount()
         do {
