@@ -119,11 +119,15 @@ public final class Filesystem: @unchecked Sendable {
     /// ones it mounted with, as files it creates through this mount.
     let creator = (uid: UInt32(getuid()), gid: UInt32(getgid()))
     private var lock: RegionLock?
-    private let mountedFlag = Lock()
-    private var mounted = true
+    /// `unmountedBit` and `shutDownBit`: read without a lock by every
+    /// operation's first check (a lock there cost two round trips a call).
+    private let status = Atomic<UInt8>(0)
+    private static let unmountedBit: UInt8 = 1, shutDownBit: UInt8 = 2
+    private let shutDownLock = Lock()
     /// Set when an operation failed after its intent committed: the intent
     /// stays pending for the next mount to finish, so nothing may change the
-    /// file (or anything) before then. Guarded by `mountedFlag`.
+    /// file (or anything) before then. Guarded by `shutDownLock`; set before
+    /// `shutDownBit`, so a thread that sees the bit finds the reason.
     private var shutDownReason: String?
 
     /// Mounts the region at `path`.
@@ -194,11 +198,8 @@ public final class Filesystem: @unchecked Sendable {
     /// filesystem clean and releases the region. Idempotent. The caller must
     /// have finished every operation on this filesystem.
     public func unmount() throws {
-        let wasMounted = mountedFlag.withLock { () -> Bool in
-            defer { mounted = false }
-            return mounted
-        }
-        guard wasMounted else { return }
+        let before = status.bitwiseOr(Self.unmountedBit, ordering: .acquiringAndReleasing).oldValue
+        guard before & Self.unmountedBit == 0 else { return }
         defer {
             lock?.release()
             lock = nil
@@ -226,23 +227,24 @@ public final class Filesystem: @unchecked Sendable {
     /// operation whose intent committed but whose later steps failed, so
     /// that recovery finishes the intent on the state it was logged against.
     func shutDown(_ why: String) {
-        mountedFlag.withLock { if shutDownReason == nil { shutDownReason = why } }
+        shutDownLock.withLock { if shutDownReason == nil { shutDownReason = why } }
+        status.bitwiseOr(Self.shutDownBit, ordering: .releasing)
     }
 
-    /// Throws EBADF after `unmount`.
+    /// Throws EBADF after `unmount`. Takes no lock.
     func checkMounted() throws {
-        let m = mountedFlag.withLock { mounted }
-        if !m { throw notMounted }
+        if status.load(ordering: .acquiring) & Self.unmountedBit != 0 { throw notMounted }
     }
 
     private var notMounted: DaxError { DaxError(.EBADF, "\(path) is not mounted any more").with("region", path) }
 
     /// Throws EBADF after `unmount`, EIO after a shutdown, EROFS on a
-    /// read-only mount. One acquisition of the mount lock.
+    /// read-only mount. Takes no lock unless it throws EIO.
     func checkWritable() throws {
-        let (m, shutDown) = mountedFlag.withLock { (mounted, shutDownReason) }
-        if !m { throw notMounted }
-        if let why = shutDown {
+        let st = status.load(ordering: .acquiring)
+        if st & Self.unmountedBit != 0 { throw notMounted }
+        if st & Self.shutDownBit != 0 {
+            let why = shutDownLock.withLock { shutDownReason ?? "" }
             throw DaxError(.EIO, "\(path) was shut down: \(why); unmount and mount again to finish it").with("region", path)
         }
         if isReadOnly {
