@@ -124,6 +124,11 @@ struct ExtentMap: Sequence {
     /// - Complexity: O(log n + extents in the range).
     @inline(__always)
     func forEachHole(in start: UInt64, _ end: UInt64, _ body: (_ hole: Range<UInt64>, _ before: Extent?) throws -> Void) rethrows {
+        if let l = tree.last, l.fileEnd <= start {
+            // Past the last extent (a file growing at its end): no search.
+            if start < end { try body(start..<end, l) }
+            return
+        }
         var at = start
         var i = tree.lastIndex(atOrBefore: start) ?? tree.startIndex
         var before: Extent?

@@ -389,6 +389,9 @@ final class MetadataState: @unchecked Sendable {
     /// ALLOC runs were reserved from the allocator before the commit. During
     /// replay, an inconsistent record (one that does not fit the state) throws
     /// EFSCORRUPTED; on the live path that would be a bug in daxfs and traps.
+    /// Always inlined into the loops over a transaction's records: called,
+    /// it took a copy of each whole record to pass it.
+    @inline(__always)
     func apply(_ record: LogRecord, live: Bool) throws {
         switch record {
         case .inode(let r):

@@ -113,8 +113,12 @@ struct SortedChunks<E: SortedElement>: Sequence {
         return index(before: Index(leaf: l, slot: hit.0))
     }
 
-    /// The element with exactly `key`, if any. O(log n).
+    /// The element with exactly `key`, if any. O(log n); O(1) for the last
+    /// key (the free-space map's largest run, which most splits take from).
     func find(_ key: E.Key) -> Index? {
+        if let leaf = leaves.last, let l = leaf.last, l.key <= key {
+            return l.key == key ? Index(leaf: leaves.count - 1, slot: leaf.count - 1) : nil
+        }
         let i = firstIndex(atOrAfter: key)
         return i < endIndex && self[i].key == key ? i : nil
     }
@@ -131,7 +135,7 @@ struct SortedChunks<E: SortedElement>: Sequence {
         let l = leafFor(e.key)
         let s = lowerBound(inLeaf: l, e.key)
         precondition(s == leaves[l].count || leaves[l][s].key != e.key, "SortedChunks.insert: duplicate key")
-        leaves[l].insert(e, at: s)
+        insertInLeaf(e, leaf: l, slot: s)
         if s == 0 { firstKeys[l] = e.key }
         return splitIfFull(leaf: l, slot: s)
     }
@@ -146,8 +150,21 @@ struct SortedChunks<E: SortedElement>: Sequence {
         if n < endIndex { precondition(e.key < self[n].key, "SortedChunks.insert(_:after:) breaks the order") }
         count += 1
         let l = i.leaf, s = i.slot + 1
-        leaves[l].insert(e, at: s)
+        insertInLeaf(e, leaf: l, slot: s)
         return splitIfFull(leaf: l, slot: s)
+    }
+
+    /// Puts `e` at `slot` of leaf `l`, moving the rest of the leaf up one:
+    /// an append and a shift in place. `Array.insert(_:at:)` goes through
+    /// the generic `replaceSubrange`, several times the cost for one element.
+    @inline(__always)
+    private mutating func insertInLeaf(_ e: E, leaf l: Int, slot s: Int) {
+        leaves[l].append(e)
+        leaves[l].withUnsafeMutableBufferPointer { b in
+            var k = b.count - 1
+            while k > s { b[k] = b[k - 1]; k -= 1 }
+            b[s] = e
+        }
     }
 
     /// After an insert at `slot` of leaf `l`: splits the leaf in two when it

@@ -7,7 +7,8 @@ import DaxFSTestSupport
 /// `SortedChunks.removeSubrange`, `ExtentMap.unmap` over many extents and
 /// `FreeSpace.insertAll` (both its one-by-one and its merge path),
 /// `FreeSpace.remove` and `insert` against a block bitmap, through both of
-/// its indexes, and replay's batch paths: `SortedChunks.merge` and `append`,
+/// its indexes, `ExtentMap.map` and `forEachHole` against a block model,
+/// and replay's batch paths: `SortedChunks.merge` and `append`,
 /// `ExtentMap.mapAfterLast` and `FreeSpace.removeAll` (both of its paths).
 /// The free runs of a block bitmap (true = free), in order: the model the
 /// free-space tests compare against.
@@ -186,11 +187,14 @@ func freeRuns(_ bits: [Bool]) -> [FreeRun] {
         }
     }
 
-    /// `mapAfterLast` builds the same map as `map`, and refuses (changing
-    /// nothing) an extent that does not start after the last one.
-    @Test(arguments: [1, 2, 3]) func mapAfterLastMatchesMap(seed: UInt64) {
+    /// `mapAfterLast` (and `map`, which takes it for an extent past the
+    /// last one) builds the map a plain list builds by appending and merging
+    /// with the last extent, and refuses (changing nothing) an extent that
+    /// does not start after the last one.
+    @Test(arguments: [1, 2, 3]) func mapAfterLastMatchesAList(seed: UInt64) {
         var rng = SeededRandom(seed: seed)
         var a = ExtentMap(), b = ExtentMap()
+        var model: [Extent] = []
         var fb: UInt64 = 0, rb: UInt64 = 1000
         for _ in 0..<3000 {
             fb += UInt64(rng.below(3))                 // contiguous in the file, or a hole
@@ -199,6 +203,11 @@ func freeRuns(_ bits: [Bool]) -> [FreeRun] {
             let appended = a.mapAfterLast(e)
             #expect(appended)
             b.map(e)
+            if let l = model.last, l.fileEnd == e.fileBlock && l.regionEnd == e.regionBlock {
+                model[model.count - 1].count += e.count
+            } else {
+                model.append(e)
+            }
             fb += e.count; rb += e.count
             if rng.below(10) == 0, let l = a.last {
                 let before = Array(a)
@@ -207,8 +216,59 @@ func freeRuns(_ bits: [Bool]) -> [FreeRun] {
                 #expect(Array(a) == before)
             }
         }
-        #expect(Array(a) == Array(b))
-        #expect(a.count == b.count)
+        #expect(Array(a) == model)
+        #expect(Array(b) == model)
+        #expect(a.count == model.count && b.count == model.count)
+    }
+
+    /// `map` of extents in random order (the search path, merging with
+    /// either neighbour or both) against a block model, and `forEachHole`
+    /// (and `holes`) over random ranges against the same model: each hole
+    /// is a maximal unmapped run inside the range, and comes with the
+    /// extent that ends last at or before its start.
+    @Test(arguments: [1, 2, 3]) func mapAndHolesMatchABlockModel(seed: UInt64) {
+        var rng = SeededRandom(seed: seed)
+        let blocks = 3000
+        var map = ExtentMap()
+        var model = [UInt64?](repeating: nil, count: blocks)       // file block -> region block
+        // Random pieces of a layout in which file block f lives at region
+        // 5000 + f, or (every third piece) somewhere unrelated.
+        for _ in 0..<700 {
+            let f = rng.below(blocks - 8), n = 1 + rng.below(6)
+            guard (f..<(f + n)).allSatisfy({ model[$0] == nil }) else { continue }
+            let r = rng.below(3) == 0 ? UInt64(100_000 + rng.below(1_000_000)) : UInt64(5000 + f)
+            map.map(Extent(fileBlock: UInt64(f), regionBlock: r, count: UInt64(n)))
+            for k in 0..<n { model[f + k] = r + UInt64(k) }
+        }
+        var fromMap = [UInt64?](repeating: nil, count: blocks)
+        var prev: Extent?
+        for e in map {
+            for k in 0..<e.count { fromMap[Int(e.fileBlock + k)] = e.regionBlock + k }
+            if let p = prev { #expect(p.fileEnd < e.fileBlock || p.regionEnd != e.regionBlock, "unmerged neighbours \(p) \(e)") }
+            prev = e
+        }
+        #expect(fromMap == model)
+        let extents = Array(map)
+        for _ in 0..<400 {
+            let s = rng.below(blocks + 20), t = s + rng.below(200)
+            var expected: [Range<UInt64>] = []
+            var b = s
+            while b < t {
+                guard b >= blocks || model[b] == nil else { b += 1; continue }
+                var c = b
+                while c < t && (c >= blocks || model[c] == nil) { c += 1 }
+                expected.append(UInt64(b)..<UInt64(c))
+                b = c
+            }
+            var got: [Range<UInt64>] = []
+            map.forEachHole(in: UInt64(s), UInt64(t)) { hole, before in
+                got.append(hole)
+                let nearest = extents.last { $0.fileEnd <= hole.lowerBound }
+                #expect(before == nearest, "hole \(hole) of [\(s), \(t))")
+            }
+            #expect(got == expected, "[\(s), \(t))")
+            #expect(map.holes(in: UInt64(s), UInt64(t)) == expected)
+        }
     }
 
     /// `removeAll` of a sorted batch against a block bitmap and against
