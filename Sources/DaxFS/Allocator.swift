@@ -4,17 +4,19 @@ import PMem
 import Synchronization
 
 /// Blocks taken out of the free space for an operation whose ALLOC records
-/// have not committed yet. They belong to nobody on media: a crash before
-/// the commit leaves them free, because the ALLOC records are in the lost
-/// transaction. Each run settles when its ALLOC record commits.
+/// have not committed yet, with the file blocks each run is for. They
+/// belong to nobody on media: a crash before the commit leaves them free,
+/// because the ALLOC records are in the lost transaction. Each run settles
+/// when its ALLOC record commits.
 ///
 /// One operation keeps one reservation, and every `Allocator.allocate` it
-/// makes adds its runs to it: a value, so that an allocation costs no
-/// object and no list of reservations.
+/// makes adds its runs to it. It is also the list of extents the operation
+/// maps: one value, so that an allocation costs one list and no object.
 struct Reservation {
-    /// The runs, in the order they were handed out.
-    fileprivate(set) var runs: [BlockRange] = []
-    var blocks: UInt64 { runs.reduce(0) { $0 + $1.count.raw } }
+    /// The extents, in the order their runs were handed out (file order
+    /// for every caller, which allocates its holes front to back).
+    fileprivate(set) var extents: [Extent] = []
+    var blocks: UInt64 { extents.reduce(0) { $0 + $1.count } }
     init() {}
 }
 
@@ -89,9 +91,10 @@ final class Allocator: @unchecked Sendable {
         publishedRunCount.store(free.runCount, ordering: .relaxed)
     }
 
-    /// Takes `count` blocks (a multiple of `align`) from the free space,
-    /// zeroes them and adds them to `r`. Returns how many runs it added: 0
-    /// only when `partial` and nothing at all could be taken within
+    /// Takes `count` blocks (a multiple of `align`) from the free space for
+    /// file blocks [fileBlock, fileBlock + count), zeroes them and adds them
+    /// to `r` as extents, in file order. Returns how many extents it added:
+    /// 0 only when `partial` and nothing at all could be taken within
     /// `maxRuns`. Throws ENOSPC when the whole request cannot be met and
     /// `partial` is false (nothing is taken then).
     ///
@@ -107,33 +110,34 @@ final class Allocator: @unchecked Sendable {
     ///
     /// - Complexity: O(r log n) for r runs handed out, plus the zeroing.
     @discardableResult
-    func allocate(count: UInt64, align: UInt64, goal: UInt64?, into r: inout Reservation, media: PersistentMedia,
-                  faults: FaultInjection = [], maxRuns: Int = Int.max, partial: Bool = false, callerFills: Bool = false) throws -> Int {
+    func allocate(count: UInt64, align: UInt64, goal: UInt64?, for fileBlock: UInt64, into r: inout Reservation,
+                  media: PersistentMedia, faults: FaultInjection = [], maxRuns: Int = Int.max, partial: Bool = false,
+                  callerFills: Bool = false) throws -> Int {
         precondition(count > 0 && align > 0 && count % align == 0)
-        let first = r.runs.count
+        let first = r.extents.count
         try mutating {
             var need = count
-            func taken(_ run: BlockRange) {
-                r.runs.append(run)
-                need -= run.count.raw
+            func taken(_ start: UInt64, _ n: UInt64) {
+                r.extents.append(Extent(fileBlock: fileBlock + (count - need), regionBlock: start, count: n))
+                need -= n
             }
             func take(_ start: UInt64, _ n: UInt64) {
                 let ok = free.remove(BlockRange(start, n))
                 precondition(ok, "allocator took blocks that are not free")
-                taken(BlockRange(start, n))
+                taken(start, n)
             }
             if let g = goal, g >= dataStart, g < dataEnd, g % align == 0, let p = free.position(containing: g) {
                 let usable = (p.run.end - g) / align * align
                 if usable > 0 {
                     // The run is found already: take from it without a second search.
                     free.remove(BlockRange(g, min(need, usable)), from: p)
-                    taken(BlockRange(g, min(need, usable)))
+                    taken(g, min(need, usable))
                 }
             }
-            if need > 0, r.runs.count == first, let g = goal, let run = free.firstFit(after: g, need: need, align: align) {
+            if need > 0, r.extents.count == first, let g = goal, let run = free.firstFit(after: g, need: need, align: align) {
                 take(FreeSpace.aligned(run, align: align).start, need)
             }
-            while need > 0 && r.runs.count - first < maxRuns {
+            while need > 0 && r.extents.count - first < maxRuns {
                 if let run = free.bestFit(need: need, align: align) {
                     take(FreeSpace.aligned(run, align: align).start, need)
                 } else if let run = free.largestAligned(align: align) {
@@ -144,19 +148,19 @@ final class Allocator: @unchecked Sendable {
                 }
             }
             if need > 0 && !partial {
-                for run in r.runs[first...] { free.insert(run) }
-                r.runs.removeSubrange(first...)
+                for e in r.extents[first...] { free.insert(e.regionRange) }
+                r.extents.removeSubrange(first...)
                 throw DaxError(.ENOSPC, "no space left: \(count) blocks wanted, \(free.freeBlocks) free" +
                                (align > 1 ? " (in runs aligned to \(align) blocks)" : ""))
             }
-            for run in r.runs[first...] { outstanding.insert(run) }
+            for e in r.extents[first...] { outstanding.insert(e.regionRange) }
         }
         if !callerFills {
-            for run in r.runs[first...] {
-                zero(at: Int(run.start.raw) * blockSize, count: Int(run.count.raw) * blockSize, media: media, faults: faults)
+            for e in r.extents[first...] {
+                zero(at: Int(e.regionBlock) * blockSize, count: Int(e.count) * blockSize, media: media, faults: faults)
             }
         }
-        return r.runs.count - first
+        return r.extents.count - first
     }
 
     /// Zeroes `count` bytes at region offset `at` of freshly allocated blocks
@@ -176,7 +180,8 @@ final class Allocator: @unchecked Sendable {
     /// commit (runs that did commit are left alone).
     func cancel(_ r: Reservation) {
         mutating {
-            for run in r.runs where outstanding.remove(run) {
+            for e in r.extents where outstanding.remove(e.regionRange) {
+                let run = e.regionRange
                 let ok = free.insert(run)
                 precondition(ok, "cancelled reservation overlaps free space")
             }

@@ -150,7 +150,6 @@ extension Filesystem {
         let b0 = pos / bs / u * u
         let b1 = (stepEnd + bs * u - 1) / (bs * u) * u
         var tx = TransactionBuilder()
-        var placed: [Extent] = []                      // new runs, in file order
         var end = stepEnd
         var runBudget = maxAllocRunsPerTransaction
         var prev = n.extents.extent(atOrBefore: b0).map { ($0.fileBlock, $0.regionBlock) }
@@ -168,18 +167,15 @@ extension Filesystem {
                 let want = hole.upperBound - at
                 let added: Int
                 do {
-                    added = try state.allocator.allocate(count: want, align: u, goal: goal, into: &tx.reservation, media: media,
+                    added = try state.allocator.allocate(count: want, align: u, goal: goal, for: at, into: &tx.reservation, media: media,
                                                          faults: options.faults, maxRuns: runBudget, partial: true, callerFills: true)
                 } catch {
                     state.allocator.cancel(tx.reservation)
                     throw error
                 }
-                guard added > 0 else { throw noSpace() }
-                for run in tx.reservation.runs.suffix(added) {
-                    placed.append(Extent(fileBlock: at, regionBlock: run.start.raw, count: run.count.raw))
-                    prev = (at, run.start.raw)
-                    at += run.count.raw
-                }
+                guard added > 0, let e = tx.reservation.extents.last else { throw noSpace() }
+                prev = (e.fileBlock, e.regionBlock)
+                at = e.fileEnd
                 runBudget -= added
                 if at < hole.upperBound {
                     if runBudget > 0 { throw noSpace() }   // short because the space ran out
@@ -187,6 +183,7 @@ extension Filesystem {
                 }
             }
         }
+        let placed = tx.reservation.extents            // new runs, in file order
         // Where the transaction filled up, the step ends at the first unallocated block.
         if let firstMissing = firstUnmapped(n, placed: placed, from: b0, to: b1), firstMissing * bs < end {
             end = max(pos, firstMissing * bs)

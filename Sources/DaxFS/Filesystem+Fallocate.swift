@@ -138,9 +138,9 @@ extension Filesystem {
     // MARK: allocate
 
     private func allocateLocked(_ n: Inode, offset: UInt64, end: UInt64, keepSize: Bool) throws {
-        let (placed, reservation) = try reserveHoles(n, from: offset, to: end)
+        let reservation = try reserveHoles(n, from: offset, to: end)
         let newSize = keepSize ? n.record.size : max(n.record.size, end)
-        try commitPlaced(n, placed, reservation) { tx in
+        try commitPlaced(n, reservation) { tx in
             if newSize > n.record.size { zeroTail(n, from: n.record.size, to: newSize) }
             tx.append(.inodeAttr(touched(n, size: newSize, now: wallClockNanoseconds())))
             tx.dataPending = true
@@ -153,10 +153,9 @@ extension Filesystem {
     /// reserved run is given back before the error is thrown.
     /// - Complexity: O(log n + extents in the range + r log f) for r runs
     ///   placed among f free runs, plus the zeroing.
-    func reserveHoles(_ n: Inode, from: UInt64, to: UInt64) throws -> ([Extent], Reservation) {
+    func reserveHoles(_ n: Inode, from: UInt64, to: UInt64) throws -> Reservation {
         let bs = blockSize, u = n.unitBlocks(blockSize: bs)
         let b0 = from / bs / u * u, b1 = (to + bs * u - 1) / (bs * u) * u
-        var placed: [Extent] = []
         var reservation = Reservation()
         var wanted: UInt64 = 0
         n.extents.forEachHole(in: b0, b1) { hole, _ in wanted += hole.upperBound - hole.lowerBound }
@@ -166,33 +165,26 @@ extension Filesystem {
                 .with("ino", n.ino)
         }
         do {
-            var prev: Extent?
             try n.extents.forEachHole(in: b0, b1) { hole, before in
+                var prev = reservation.extents.last
                 if let e = before, e.fileBlock >= prev?.fileEnd ?? 0 { prev = e }
                 let goal = prev.map { $0.regionBlock + (hole.lowerBound - $0.fileBlock) }
-                let first = reservation.runs.count
-                try state.allocator.allocate(count: hole.upperBound - hole.lowerBound, align: u, goal: goal, into: &reservation,
-                                             media: media, faults: options.faults)
-                var at = hole.lowerBound
-                for run in reservation.runs[first...] {
-                    let e = Extent(fileBlock: at, regionBlock: run.start.raw, count: run.count.raw)
-                    placed.append(e)
-                    prev = e
-                    at += run.count.raw
-                }
+                try state.allocator.allocate(count: hole.upperBound - hole.lowerBound, align: u, goal: goal, for: hole.lowerBound,
+                                             into: &reservation, media: media, faults: options.faults)
             }
         } catch {
             state.allocator.cancel(reservation)
             throw error
         }
-        return (placed, reservation)
+        return reservation
     }
 
-    /// Maps `placed` (zeroed, reserved runs) in transactions of bounded size,
-    /// in file order; `last` adds its records to the final one.
-    func commitPlaced(_ n: Inode, _ placed: [Extent], _ reservation: Reservation,
-                              last: (inout TransactionBuilder) -> Void) throws {
+    /// Maps the extents of `reservation` (zeroed, reserved runs) in
+    /// transactions of bounded size, in file order; `last` adds its records
+    /// to the final one.
+    func commitPlaced(_ n: Inode, _ reservation: Reservation, last: (inout TransactionBuilder) -> Void) throws {
         let perTx = max(1, maxAllocRunsPerTransaction - 2)
+        let placed = reservation.extents
         var i = 0
         repeat {
             var tx = TransactionBuilder()
@@ -266,10 +258,10 @@ extension Filesystem {
 
     private func zeroRangeLocked(_ n: Inode, offset: UInt64, end: UInt64, keepSize: Bool) throws {
         let mapped = hasMappedBytes(n, offset, end)
-        let (placed, reservation) = try reserveHoles(n, from: offset, to: end)
+        let reservation = try reserveHoles(n, from: offset, to: end)
         let grow = !keepSize && end > n.record.size
         if !mapped {
-            try commitPlaced(n, placed, reservation) { tx in
+            try commitPlaced(n, reservation) { tx in
                 if grow { zeroTail(n, from: n.record.size, to: end) }
                 tx.append(.inodeAttr(touched(n, size: grow ? end : n.record.size, now: wallClockNanoseconds())))
                 tx.dataPending = true
@@ -278,7 +270,7 @@ extension Filesystem {
         }
         let intent = IntentRecord(id: reserveIntentID(), kind: .zeroRange, flags: grow ? IntentRecord.growSizeFlag : 0,
                                   ino1: n.ino, block1: 0, ino2: 0, block2: 0, count: 0, done: 0, size1: offset, size2: end)
-        try commitPlaced(n, placed, reservation) { tx in tx.append(.intent(intent)) }
+        try commitPlaced(n, reservation) { tx in tx.append(.intent(intent)) }
         try finishingIntent(intent) { try finishRangeIntent(intent, node: n) }
     }
 

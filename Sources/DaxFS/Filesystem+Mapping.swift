@@ -60,9 +60,9 @@ extension Filesystem {
                 segments = try n.withWriteLock {
                     try checkAlive(n)
                     if hasHoles(n, offset, end) || end > n.record.size {
-                        let (placed, reservation) = try reserveHoles(n, from: offset, to: end)
+                        let reservation = try reserveHoles(n, from: offset, to: end)
                         let newSize = max(n.record.size, end)
-                        try commitPlaced(n, placed, reservation) { tx in
+                        try commitPlaced(n, reservation) { tx in
                             if newSize > n.record.size { zeroTail(n, from: n.record.size, to: newSize) }
                             tx.append(.inodeAttr(touched(n, size: newSize, now: wallClockNanoseconds())))
                             tx.dataPending = true
