@@ -159,6 +159,7 @@ extension Filesystem {
                 .with("ino", n.ino)
         }
         holes: for hole in n.extents.holes(in: b0, b1) {
+            do { try checkUnitAligned(n, hole, unit: u) } catch { state.allocator.cancel(tx.reservation); throw error }
             var at = hole.lowerBound
             while at < hole.upperBound {
                 let goal = prev.map { $0.1 + (at - $0.0) } ?? n.extents.extent(atOrAfter: at).flatMap { e in

@@ -166,6 +166,7 @@ extension Filesystem {
         }
         do {
             try n.extents.forEachHole(in: b0, b1) { hole, before in
+                try checkUnitAligned(n, hole, unit: u)
                 var prev = reservation.extents.last
                 if let e = before, e.fileBlock >= prev?.fileEnd ?? 0 { prev = e }
                 let goal = prev.map { $0.regionBlock + (hole.lowerBound - $0.fileBlock) }
@@ -177,6 +178,16 @@ extension Filesystem {
             throw error
         }
         return reservation
+    }
+
+    /// Throws EFSCORRUPTED when a hole of a unit-aligned range is not
+    /// aligned to the file's allocation unit: only an extent that is not
+    /// (which no daxfs operation makes, so only damaged media holds) leaves
+    /// one, and the allocator must not be asked for a partial unit.
+    func checkUnitAligned(_ n: Inode, _ hole: Range<UInt64>, unit u: UInt64) throws {
+        guard hole.lowerBound % u != 0 || hole.upperBound % u != 0 else { return }
+        throw DaxError(.EFSCORRUPTED, "inode \(n.ino) has an extent that is not aligned to its allocation unit of \(u) blocks (file blocks \(hole.lowerBound)..<\(hole.upperBound) are a partial unit); run fsck")
+            .with("ino", n.ino)
     }
 
     /// Maps the extents of `reservation` (zeroed, reserved runs) in
