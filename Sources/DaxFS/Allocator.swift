@@ -70,8 +70,9 @@ final class Allocator: @unchecked Sendable {
     }
 
     /// Free blocks, counting reserved runs whose ALLOC records have not
-    /// committed. Takes no lock: exact when no allocation is in flight on
-    /// another thread, else the value before or after it. O(1).
+    /// committed. Takes no lock: exact when no other thread is changing the
+    /// allocator (allocate, cancel, settle, release), else the value before
+    /// or after that change. O(1).
     var freeBlocks: UInt64 { publishedFreeBlocks.load(ordering: .relaxed) }
     /// Free runs (reservations not counted), read as `freeBlocks` is. O(1).
     var freeRunCount: Int { publishedRunCount.load(ordering: .relaxed) }

@@ -224,7 +224,9 @@ struct FreeSpace {
 
     /// Removes `r` from the free run at `p` (`position(containing:)`, with
     /// nothing changed since), which holds all of it: the allocator's goal
-    /// path, which has found the run already. O(log n).
+    /// path, which has found the run already. O(log n) plus the
+    /// container's move cost (see `SortedChunks`), like `remove(_:)`, with
+    /// one search fewer.
     mutating func remove(_ r: BlockRange, from p: Position) {
         let i = p.index, f = p.run
         precondition(r.count.raw > 0 && r.start.raw >= f.start && r.end <= f.end && byOffset[i] == f,

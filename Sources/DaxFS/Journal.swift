@@ -2,7 +2,7 @@ import DaxCore
 import DaxFSFormat
 import PMem
 
-/// A transaction being built: the records to log, the reservations whose
+/// A transaction being built: the records to log, the reservation whose
 /// ALLOC records it carries, and whether data or zeroes were stored for it
 /// that must be durable before it commits.
 ///
@@ -177,6 +177,8 @@ final class Journal: @unchecked Sendable {
     func stage(_ records: [LogRecord], size: Int, spaceRecords: Int, faults: FaultInjection) {
         precondition(fits(size) && size <= Self.stageCapacity, "staged transaction does not fit")
         if stagedBytes + size > Self.stageCapacity { writeStaged(faults: faults) }
+        // The builder's count and the encoder both sum LogRecord.encodedSize;
+        // this holds them together should either change.
         let written = Transaction.encode(records, seq: nextSeq, salt: layout.sb.logSalt, seed: layout.sb.recordSeed,
                                          into: staged, at: stagedBytes)
         precondition(written == size, "a transaction encoded to \(written) bytes, its builder counted \(size)")

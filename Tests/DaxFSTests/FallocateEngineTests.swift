@@ -132,4 +132,71 @@ import DaxFSTestSupport
             try fs.checkInvariants()
         }
     }
+
+    /// ENOSPC in a later hole gives back the runs of the earlier ones: a
+    /// 2 MiB-unit file whose first hole finds the one free aligned unit and
+    /// whose second finds none, on a region with plenty of free blocks in
+    /// pieces no unit fits.
+    @Test func enospcInALaterHoleGivesBackTheEarlierHoles() throws {
+        let r = TempRegion()
+        try r.format(size: 64 << 20)
+        try withMount(r) { fs in
+            let a = try fs.create("/a")
+            try fs.allocate(a, offset: 0, length: try fs.usage().freeBlocks * 4096)
+            let ext = try fs.extents(a)
+            func fileBlock(_ rb: UInt64) -> UInt64? {
+                ext.first { rb >= $0.regionBlock && rb < $0.regionEnd }.map { $0.fileBlock + (rb - $0.regionBlock) }
+            }
+            // The file blocks of /a behind every 2 MiB-aligned unit of the region it holds whole.
+            var units: [UInt64] = []
+            var rb = (ext.map(\.regionBlock).min()! + 511) / 512 * 512
+            while let fb = fileBlock(rb), fileBlock(rb + 511) == fb + 511 { units.append(fb); rb += 512 }
+            #expect(units.count >= 8)
+            func punch(_ fb: UInt64, _ bytes: Int64) throws {
+                try fs.fallocate(a, mode: [.punchHole, .keepSize], offset: Int64(fb * 4096), length: bytes)
+            }
+            // Half of every unit but the last two: many free blocks, no free unit.
+            for fb in units.dropLast(2) { try punch(fb, 1 << 20) }
+            let b = try fs.create("/b")
+            try fs.setAllocUnit("/b", unit: 2 << 20)
+            try punch(units[units.count - 2], 2 << 20)
+            try fs.allocate(b, offset: 2 << 20, length: 2 << 20)        // takes that unit
+            try punch(units[units.count - 1], 2 << 20)                   // one unit free: room for one hole of two
+            let before = try fs.usage(), extents = try fs.extents(b)
+            #expect(before.freeBlocks >= 1024)
+            do {
+                try fs.allocate(b, offset: 0, length: 6 << 20)
+                Issue.record("two holes of a unit each were filled from one free unit")
+            } catch let e as DaxError { #expect(e.code == .ENOSPC) }
+            #expect(try fs.usage() == before)
+            #expect(try fs.extents(b) == extents)
+            try fs.checkInvariants()
+            try fs.allocate(b, offset: 0, length: 2 << 20)              // the unit the failed call took is free again
+            try fs.checkInvariants()
+        }
+    }
+
+    /// Each hole continues the extent just before it in the file, the
+    /// map's or one just placed: the file ends up two extents, where
+    /// continuing the run placed for the previous hole would have split the
+    /// second hole's blocks away from the extent they follow.
+    @Test func eachHoleContinuesTheExtentBeforeIt() throws {
+        let r = TempRegion()
+        try r.format(size: 16 << 20)
+        try withMount(r) { fs in
+            let f = try fs.create("/f"), h = try fs.create("/h")
+            try fs.allocate(f, offset: 0, length: 4 * 4096)              // E1 at R
+            let e1 = try fs.extents(f)[0]
+            try fs.allocate(h, offset: 0, length: 16 * 4096)             // R+4 ..< R+20
+            #expect(try fs.extents(h) == [Extent(fileBlock: 0, regionBlock: e1.regionEnd, count: 16)])
+            try fs.allocate(f, offset: 8 * 4096, length: 4 * 4096)       // E2 after /h's blocks
+            let e2 = try fs.extents(f)[1]
+            #expect(e2.regionBlock == e1.regionEnd + 16)
+            try fs.remove("/h")                                          // R+4 ..< R+20 free again
+            try fs.allocate(f, offset: 0, length: 16 * 4096)             // holes [4, 8) and [12, 16)
+            #expect(try fs.extents(f) == [Extent(fileBlock: 0, regionBlock: e1.regionBlock, count: 8),
+                                          Extent(fileBlock: 8, regionBlock: e2.regionBlock, count: 8)])
+            try fs.checkInvariants()
+        }
+    }
 }

@@ -187,6 +187,48 @@ func freeRuns(_ bits: [Bool]) -> [FreeRun] {
         }
     }
 
+    /// `insert(_:after:)` at every kind of place (inside a leaf, at the end
+    /// of a leaf, in a full leaf, which splits) and `find` of keys present,
+    /// absent and above the last, against a plain array.
+    @Test(arguments: [1, 2, 3]) func insertAfterAndFindMatchAnArray(seed: UInt64) {
+        var rng = SeededRandom(seed: seed)
+        var chunks = SortedChunks<Item>()
+        var model: [Int] = []
+        for k in stride(from: 0, to: 2_000_000, by: 1000) { chunks.append(Item(key: k)); model.append(k) }
+        for step in 0..<4000 {
+            // Mostly random places; every fifth, the last element of some leaf.
+            var i = rng.below(model.count)
+            if step % 5 == 0 {
+                var at = chunks.startIndex, leafEnds: [Int] = [], n = 0
+                while at < chunks.endIndex {
+                    let next = chunks.index(after: at)
+                    if next == chunks.endIndex || next.leaf != at.leaf { leafEnds.append(n) }
+                    at = next; n += 1
+                }
+                i = leafEnds[rng.below(leafEnds.count)]
+            }
+            let next = i + 1 < model.count ? model[i + 1] : model[i] + 1000
+            guard next - model[i] > 1 else { continue }
+            let key = model[i] + 1 + rng.below(next - model[i] - 1)
+            guard let at = chunks.find(model[i]) else { Issue.record("key \(model[i]) not found"); return }
+            let put = chunks.insert(Item(key: key), after: at)
+            model.insert(key, at: i + 1)
+            #expect(chunks[put].key == key)
+        }
+        #expect(Array(chunks).map(\.key) == model)
+        #expect(chunks.count == model.count)
+        let present = Set(model)
+        for _ in 0..<2000 {
+            let k = rng.below(model.last! + 3000)
+            let found = chunks.find(k)
+            #expect((found != nil) == present.contains(k), "key \(k)")
+            if let f = found { #expect(chunks[f].key == k) }
+        }
+        #expect(chunks.find(model.last! + 1) == nil)
+        #expect(chunks.find(model.last!).map { chunks[$0].key } == model.last)
+        #expect(chunks.find(model[0]).map { chunks[$0].key } == model[0])
+    }
+
     /// `mapAfterLast` (and `map`, which takes it for an extent past the
     /// last one) builds the map a plain list builds by appending and merging
     /// with the last extent, and refuses (changing nothing) an extent that

@@ -113,4 +113,42 @@ import DaxFSTestSupport
         }
         #expect(e == nil, "\(e?.message ?? "")")
     }
+
+    /// An extent that is not aligned to its file's allocation unit (damage:
+    /// no operation makes one) fails an allocate next to it with
+    /// EFSCORRUPTED, and never traps on a partial unit.
+    @Test func anUnalignedExtentIsCorruptionNotATrap() throws {
+        let r = TempRegion()
+        try r.format(size: 64 << 20)
+        var o = Filesystem.Options()
+        o.checkpointOnUnmount = false
+        var ino = InodeNumber(0)
+        do {
+            let fs = try Filesystem.mount(r.path, options: o)
+            let f = try fs.create("/f")
+            try fs.setAllocUnit("/f", unit: 2 << 20)
+            ino = f
+            let free = fs.state.allocator.checkpointRuns().first { $0.count.raw >= 1024 }!
+            let start = (free.start.raw + 511) / 512 * 512 + 8             // inside a unit, not at its start
+            // Logged behind the live path's back, as damage would leave it.
+            fs.logLock.withLock {
+                var tx = TransactionBuilder()
+                tx.append(.alloc(BlockRange(start, 8)))
+                tx.append(.extentMap(ExtentRecord(ino: f, fileBlock: FileBlock(8), regionBlock: BlockNumber(start), count: BlockCount(8))))
+                fs.journal.append(tx.records, size: tx.encodedSize, spaceRecords: tx.shape.spaceRecords, faults: [])
+            }
+            try fs.unmount()
+        }
+        try withMount(r, o) { fs in
+            for attempt in [{ try fs.allocate(ino, offset: 0, length: 4 << 20) }, { try fs.write(ino, at: 0, [UInt8](repeating: 7, count: 4096)) }] {
+                do {
+                    try attempt()
+                    Issue.record("an allocate over a partial unit succeeded")
+                } catch let e as DaxError {
+                    #expect(e.code == .EFSCORRUPTED)
+                    #expect(e.message.contains("not aligned to its allocation unit"), "\(e.message)")
+                }
+            }
+        }
+    }
 }
