@@ -13,7 +13,7 @@ extension Filesystem {
     /// 2. if the transaction does not fit in the rest of the log, a
     ///    checkpoint runs first and the log restarts;
     /// 3. the transaction is appended and fenced: the commit point;
-    /// 4. its records are applied to the DRAM state, its reservations settle;
+    /// 4. its records are applied to the DRAM state, its reserved runs settle;
     /// 5. a checkpoint runs if the replay length or the space map outgrew
     ///    their thresholds.
     ///
@@ -29,7 +29,7 @@ extension Filesystem {
     /// stores must not reach the media before it does.
     ///
     /// On a throw (ENOSPC when the metadata no longer fits a checkpoint slot)
-    /// nothing was logged and the caller's reservations are cancelled here.
+    /// nothing was logged and the caller's reservation is cancelled here.
     /// The caller holds the locks of whatever the records change (see the lock
     /// order on `Filesystem`).
     func commit(_ tx: inout TransactionBuilder) throws {
@@ -74,7 +74,7 @@ extension Filesystem {
 
     /// Whether a transaction may wait in the staging buffer under deferred
     /// durability: it only adds inodes, names, attributes, extents and ALLOC
-    /// records (`TransactionBuilder.onlyAdds`), and no INODE_ATTR shrinks a
+    /// records (`TransactionShape.onlyAdds`), and no INODE_ATTR shrinks a
     /// file (bytes past the new size are zeroed in place when the file grows
     /// again, which must not reach the media while the old size is the
     /// durable one). O(records) when it carries an INODE_ATTR, else O(1).
