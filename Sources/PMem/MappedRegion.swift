@@ -317,30 +317,20 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
     }
 }
 
-/// Page ranges waiting for an msync, under a pthread mutex, and the
-/// writeback lock that makes fences wait for one another's msyncs.
-/// Lock order: writeback, then the list's mutex.
+/// Page ranges waiting for an msync, under a mutex, and the writeback lock
+/// that makes fences wait for one another's msyncs. Both are DaxCore's
+/// `Lock`. Lock order: writeback, then the list's mutex.
 final class PendingRanges: @unchecked Sendable {
-    private let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let writeback = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let m = Lock()
+    private let writeback = Lock()
     private var ranges: [Range<Int>] = []
-
-    init() { pthread_mutex_init(m, nil); pthread_mutex_init(writeback, nil) }
-    deinit {
-        pthread_mutex_destroy(m); m.deallocate()
-        pthread_mutex_destroy(writeback); writeback.deallocate()
-    }
 
     /// Runs `body` (a fence's take-and-msync) holding the writeback lock.
     func withWriteback<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(writeback)
-        defer { pthread_mutex_unlock(writeback) }
-        return try body()
+        try writeback.withLock(body)
     }
 
     func withLock<T>(_ body: (inout [Range<Int>]) throws -> T) rethrows -> T {
-        pthread_mutex_lock(m)
-        defer { pthread_mutex_unlock(m) }
-        return try body(&ranges)
+        try m.withLock { try body(&ranges) }
     }
 }
