@@ -28,8 +28,9 @@ import Synchronization
 /// dirtied, so the persistence rules do not change.
 ///
 /// Thread safety: stores to disjoint ranges may run concurrently. The msync
-/// path keeps its pending ranges under a mutex; a fence msyncs all of them,
-/// and fences on that path run one at a time (see `fence`).
+/// path keeps the span of its pending pages under a mutex; a fence msyncs
+/// that span in one call, and fences on that path run one at a time (see
+/// `fence` and `PendingSpan`).
 public final class MappedRegion: PersistentMedia, @unchecked Sendable {
     public let info: RegionInfo
     public let isReadOnly: Bool
@@ -37,10 +38,10 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
     public let size: Int
     private let base: UnsafeMutableRawPointer
     private let mappedByLibpmem: Bool
-    /// Page-aligned ranges flushed but not yet msync'd (msync path only).
+    /// The page-aligned span flushed but not yet msync'd (msync path only).
     /// Under a pthread mutex rather than `Synchronization.Mutex`, whose futex
     /// ThreadSanitizer does not see (it reports false races through it).
-    private let pending = PendingRanges()
+    private let pending = PendingSpan()
     private let pageMask = Int(RegionPath.pageSize) - 1
     /// A descriptor of the region file for kernel copies (msync path,
     /// regular files only), or -1. Closed with the mapping.
@@ -238,35 +239,15 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
         pmem_drain()
         if persistencePath == .flushAndFence { return }
         // One fence msyncs at a time (the writeback lock), from taking the
-        // list to the last msync: a fence that finds the list empty because
+        // span to the msync: a fence that finds the span empty because
         // another fence just took it must still wait until those pages are
         // written back, or it would return before the stores it orders are
-        // durable. Stores and addPending only take the list's own mutex, so
-        // they never wait for an msync. A short list (the usual case: a few
-        // pages of data and the log's tail) is copied to the stack and the
-        // shared list keeps its buffer, so neither a fence nor the next
-        // addPending allocates; a long one is moved out whole.
-        let small = 16
-        pending.withWriteback { withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: small) { stack in
-            var taken: [Range<Int>] = []
-            let n = pending.withLock { p -> Int in
-                if p.count <= small {
-                    for (i, r) in p.enumerated() { stack[i] = r }
-                    let n = p.count
-                    p.removeAll(keepingCapacity: true)
-                    return n
-                }
-                swap(&taken, &p)
-                return -1
-            }
-            if n >= 0 {
-                let m = MappedRegion.coalesce(UnsafeMutableBufferPointer(rebasing: stack[0..<n]))
-                for r in stack[0..<m] { _ = pmem_msync(base + r.lowerBound, r.count) }
-            } else {
-                MappedRegion.coalesce(&taken)
-                for r in taken { _ = pmem_msync(base + r.lowerBound, r.count) }
-            }
-        } }
+        // durable. Stores and addPending only take the span's own mutex, so
+        // they never wait for an msync.
+        pending.withWriteback {
+            guard let span = pending.take() else { return }
+            _ = pmem_msync(base + span.lowerBound, span.count)
+        }
     }
 
     /// A store fence (`pmem_drain`) and nothing else: on the flush+fence
@@ -281,56 +262,47 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
         guard count > 0 else { return }
         let lo = offset & ~pageMask
         let hi = min(size, (offset + count + pageMask) & ~pageMask)
-        pending.withLock { p in
-            if let last = p.last, last.upperBound >= lo, last.lowerBound <= hi {
-                p[p.count - 1] = min(last.lowerBound, lo)..<max(last.upperBound, hi)
-            } else {
-                p.append(lo..<hi)
-            }
-        }
-    }
-
-    /// Sorts `ranges` by start and merges overlapping or touching ones in
-    /// place; the merged ranges are the first `n` elements, `n` returned.
-    /// O(k log k) for k ranges; allocates nothing.
-    static func coalesce(_ buffer: UnsafeMutableBufferPointer<Range<Int>>) -> Int {
-        var ranges = buffer
-        guard ranges.count > 1 else { return ranges.count }
-        ranges.sort { $0.lowerBound < $1.lowerBound }
-        var w = 0
-        for i in 1..<ranges.count {
-            let r = ranges[i]
-            if r.lowerBound <= ranges[w].upperBound {
-                ranges[w] = ranges[w].lowerBound..<max(ranges[w].upperBound, r.upperBound)
-            } else {
-                w += 1
-                ranges[w] = r
-            }
-        }
-        return w + 1
-    }
-
-    /// `coalesce` of an array, which keeps the merged ranges only.
-    static func coalesce(_ ranges: inout [Range<Int>]) {
-        let n = ranges.withUnsafeMutableBufferPointer { coalesce($0) }
-        ranges.removeLast(ranges.count - n)
+        pending.add(lo..<hi)
     }
 }
 
-/// Page ranges waiting for an msync, under a mutex, and the writeback lock
-/// that makes fences wait for one another's msyncs. Both are DaxCore's
-/// `Lock`. Lock order: writeback, then the list's mutex.
-final class PendingRanges: @unchecked Sendable {
+/// The pages flushed since the last fence on the msync path, kept as the
+/// one span from the lowest to the highest, under a mutex, and the
+/// writeback lock that makes fences wait for one another's msyncs. Both are
+/// DaxCore's `Lock`. Lock order: writeback, then the span's mutex.
+///
+/// Why one span and not a list of ranges: a fence then costs one msync(2),
+/// however scattered the pages. A group commit of small allocations
+/// dirties a few hundred pages that are not adjacent, one msync each cost
+/// more than the allocations themselves. The pages between them that are
+/// clean cost nothing: msync writes back only dirty pages (tmpfs has no
+/// writeback at all), and each msync on a disk file's filesystem pays a
+/// sync of its own, which one call pays once. O(1) per add and per take.
+final class PendingSpan: @unchecked Sendable {
     private let m = Lock()
     private let writeback = Lock()
-    private var ranges: [Range<Int>] = []
+    private var lo = Int.max
+    private var hi = Int.min
 
     /// Runs `body` (a fence's take-and-msync) holding the writeback lock.
     func withWriteback<T>(_ body: () throws -> T) rethrows -> T {
         try writeback.withLock(body)
     }
 
-    func withLock<T>(_ body: (inout [Range<Int>]) throws -> T) rethrows -> T {
-        try m.withLock { try body(&ranges) }
+    /// Widens the span to cover `r` (not empty).
+    func add(_ r: Range<Int>) {
+        m.withLock {
+            lo = Swift.min(lo, r.lowerBound)
+            hi = Swift.max(hi, r.upperBound)
+        }
+    }
+
+    /// The span, emptied; nil when nothing is pending.
+    func take() -> Range<Int>? {
+        m.withLock {
+            guard lo < hi else { return nil }
+            defer { lo = .max; hi = .min }
+            return lo..<hi
+        }
     }
 }
