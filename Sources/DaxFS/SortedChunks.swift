@@ -101,9 +101,12 @@ struct SortedChunks<E: SortedElement>: Sequence {
         return s < leaves[l].count ? Index(leaf: l, slot: s) : Index(leaf: l + 1, slot: 0)
     }
 
-    /// The last element whose key is ≤ `key`, or nil. O(log n).
+    /// The last element whose key is ≤ `key`, or nil. O(log n); O(1) when
+    /// that is the last element (a goal in the free-space map's last run,
+    /// which holds the untouched end of the data area).
     func lastIndex(atOrBefore key: E.Key) -> Index? {
-        guard !leaves.isEmpty else { return nil }
+        guard let lastLeaf = leaves.last else { return nil }
+        if let l = lastLeaf.last, l.key <= key { return Index(leaf: leaves.count - 1, slot: lastLeaf.count - 1) }
         let l = leafFor(key)
         let hit = leaves[l].withUnsafeBufferPointer { leaf -> (Int, Bool) in   // in place: no retain of the leaf
             let s = Self.lowerBound(leaf, key)
@@ -124,6 +127,9 @@ struct SortedChunks<E: SortedElement>: Sequence {
     }
 
     /// Inserts an element whose key is not present. Returns its index.
+    /// O(log n + L); no search when the key goes at one of the last two
+    /// places (the free-space map's by-size index, where a split puts its
+    /// small piece just below the largest run).
     @discardableResult
     mutating func insert(_ e: E) -> Index {
         count += 1
@@ -132,12 +138,30 @@ struct SortedChunks<E: SortedElement>: Sequence {
             firstKeys.append(e.key)
             return Index(leaf: 0, slot: 0)
         }
-        let l = leafFor(e.key)
-        let s = lowerBound(inLeaf: l, e.key)
+        let (l, s) = placeFor(e.key)
         precondition(s == leaves[l].count || leaves[l][s].key != e.key, "SortedChunks.insert: duplicate key")
         insertInLeaf(e, leaf: l, slot: s)
         if s == 0 { firstKeys[l] = e.key }
         return splitIfFull(leaf: l, slot: s)
+    }
+
+    /// Where `key` (not present) goes: its leaf and slot. O(log n); O(1)
+    /// after the second-to-last element.
+    @inline(__always)
+    private func placeFor(_ key: E.Key) -> (Int, Int) {
+        let last = leaves.count - 1
+        if firstKeys[last] < key {
+            let n = leaves[last].count
+            let tail = leaves[last].withUnsafeBufferPointer { b -> Int? in
+                guard n >= 1 else { return nil }
+                if b[n - 1].key < key { return n }
+                if n >= 2 && b[n - 2].key < key { return n - 1 }
+                return nil
+            }
+            if let t = tail { return (last, t) }
+        }
+        let l = leafFor(key)
+        return (l, lowerBound(inLeaf: l, key))
     }
 
     /// Inserts `e` just after the element at `i`: its key must lie between
