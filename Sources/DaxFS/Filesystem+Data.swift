@@ -228,7 +228,7 @@ extension Filesystem {
             tx.append(.extentMap(ExtentRecord(ino: n.ino, fileBlock: FileBlock(e.fileBlock), regionBlock: BlockNumber(e.regionBlock),
                                               count: BlockCount(e.count))))
         }
-        tx.append(.inodeAttr(touched(n, size: max(oldSize, end), now: wallClockNanoseconds())))
+        tx.append(.inodeAttr(touched(n, size: max(oldSize, end), now: inodeTimeNanoseconds())))
         tx.dataPending = true
         try commit(&tx)
         return end
@@ -314,7 +314,7 @@ extension Filesystem {
                     }
                 }
             }
-            tx.append(.inodeAttr(touched(n, size: newSize, now: wallClockNanoseconds())))
+            tx.append(.inodeAttr(touched(n, size: newSize, now: inodeTimeNanoseconds())))
             try commit(&tx)
             if let i = intent { try finishingIntent(i) { try finishTruncate(i, node: n) } }
         } }
@@ -393,7 +393,7 @@ extension Filesystem {
             try n.withWriteLock {
                 try checkAlive(n)
                 var tx = TransactionBuilder()
-                tx.append(.inodeAttr(touched(n, now: wallClockNanoseconds())))
+                tx.append(.inodeAttr(touched(n, now: inodeTimeNanoseconds())))
                 try commit(&tx)
             }
             return n.ino

@@ -142,7 +142,7 @@ extension Filesystem {
         let newSize = keepSize ? n.record.size : max(n.record.size, end)
         try commitPlaced(n, reservation) { tx in
             if newSize > n.record.size { zeroTail(n, from: n.record.size, to: newSize) }
-            tx.append(.inodeAttr(touched(n, size: newSize, now: wallClockNanoseconds())))
+            tx.append(.inodeAttr(touched(n, size: newSize, now: inodeTimeNanoseconds())))
             tx.dataPending = true
         }
     }
@@ -230,7 +230,7 @@ extension Filesystem {
                 tx.append(.extentUnmap(n.ino, FileBlock(a.fileBlock), BlockCount(z.fileEnd - a.fileBlock)))
             }
             for r in runs { tx.append(.free(r)) }
-            tx.append(.inodeAttr(touched(n, now: wallClockNanoseconds())))
+            tx.append(.inodeAttr(touched(n, now: inodeTimeNanoseconds())))
             try commit(&tx)
             return
         }
@@ -274,7 +274,7 @@ extension Filesystem {
         if !mapped {
             try commitPlaced(n, reservation) { tx in
                 if grow { zeroTail(n, from: n.record.size, to: end) }
-                tx.append(.inodeAttr(touched(n, size: grow ? end : n.record.size, now: wallClockNanoseconds())))
+                tx.append(.inodeAttr(touched(n, size: grow ? end : n.record.size, now: inodeTimeNanoseconds())))
                 tx.dataPending = true
             }
             return
@@ -311,7 +311,7 @@ extension Filesystem {
             if !doomed.isEmpty { tx.append(.extentUnmap(n.ino, FileBlock(b), BlockCount(c))) }
             for r in runs { tx.append(.free(r)) }
             tx.append(.extentShift(n.ino, from: FileBlock(b + c), delta: -Int64(c)))
-            tx.append(.inodeAttr(touched(n, size: size - length, now: wallClockNanoseconds())))
+            tx.append(.inodeAttr(touched(n, size: size - length, now: inodeTimeNanoseconds())))
             try commit(&tx)
             return
         }
@@ -336,7 +336,7 @@ extension Filesystem {
         }
         var tx = TransactionBuilder()
         tx.append(.extentShift(n.ino, from: FileBlock(offset / bs), delta: Int64(length / bs)))
-        tx.append(.inodeAttr(touched(n, size: newSize, now: wallClockNanoseconds())))
+        tx.append(.inodeAttr(touched(n, size: newSize, now: inodeTimeNanoseconds())))
         try commit(&tx)
     }
 
@@ -388,7 +388,7 @@ extension Filesystem {
             zeroMapped(n, intent.size1, intent.size2)
             let grow = intent.flags & IntentRecord.growSizeFlag != 0 && intent.size2 > n.record.size
             if grow { zeroTail(n, from: n.record.size, to: intent.size1) }
-            tx.append(.inodeAttr(touched(n, size: grow ? intent.size2 : n.record.size, now: wallClockNanoseconds())))
+            tx.append(.inodeAttr(touched(n, size: grow ? intent.size2 : n.record.size, now: inodeTimeNanoseconds())))
             tx.append(.intentDone(id: intent.id))
             tx.dataPending = true
             try commit(&tx)
@@ -414,9 +414,9 @@ extension Filesystem {
             if final {
                 if intent.kind == .collapse {
                     tx.append(.extentShift(n.ino, from: FileBlock(end), delta: -Int64(intent.count.raw)))
-                    tx.append(.inodeAttr(touched(n, size: intent.size1, now: wallClockNanoseconds())))
+                    tx.append(.inodeAttr(touched(n, size: intent.size1, now: inodeTimeNanoseconds())))
                 } else {
-                    tx.append(.inodeAttr(touched(n, now: wallClockNanoseconds())))
+                    tx.append(.inodeAttr(touched(n, now: inodeTimeNanoseconds())))
                 }
                 tx.append(.intentDone(id: intent.id))
             }
@@ -462,7 +462,7 @@ extension Filesystem {
                     tx.append(.free(e.regionRange))
                 }
                 i += perTx
-                if i >= zeroUnits.count { tx.append(.inodeAttr(touched(n, now: wallClockNanoseconds()))) }
+                if i >= zeroUnits.count { tx.append(.inodeAttr(touched(n, now: inodeTimeNanoseconds()))) }
                 try commit(&tx)
             }
             return zeroUnits.reduce(0) { $0 + $1.count } * bs

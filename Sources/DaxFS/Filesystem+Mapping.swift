@@ -64,7 +64,7 @@ extension Filesystem {
                         let newSize = max(n.record.size, end)
                         try commitPlaced(n, reservation) { tx in
                             if newSize > n.record.size { zeroTail(n, from: n.record.size, to: newSize) }
-                            tx.append(.inodeAttr(touched(n, size: newSize, now: wallClockNanoseconds())))
+                            tx.append(.inodeAttr(touched(n, size: newSize, now: inodeTimeNanoseconds())))
                             tx.dataPending = true
                         }
                     }
@@ -166,7 +166,7 @@ extension Filesystem {
             var r = n.record
             r.allocShift = shift
             r.change += 1
-            r.ctime = wallClockNanoseconds()
+            r.ctime = inodeTimeNanoseconds()
             var tx = TransactionBuilder()
             tx.append(.inode(r))
             try commit(&tx)

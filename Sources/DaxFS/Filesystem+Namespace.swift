@@ -175,7 +175,7 @@ extension Filesystem {
             if parent.entries[name] != nil { throw DaxError(.EEXIST, "\(path) already exists").with("path", path) }
             if parent.removing { throw DaxError(.ENOENT, "\(path): the directory is being removed").with("path", path) }
             return try parent.withWriteLock {
-                let now = wallClockNanoseconds()
+                let now = inodeTimeNanoseconds()
                 let ino = InodeNumber(state.nextIno)
                 let r = InodeRecord(ino: ino, parent: parent.ino, kind: kind, name: name, mode: mode,
                                     uid: creator.uid, gid: creator.gid, atime: now, mtime: now, ctime: now,
@@ -224,7 +224,7 @@ extension Filesystem {
             }
             try node.withInvalidateExclusive(timeout: options.mappingDrainTimeout) {
                 try withWriteLocks([parent, node]) {
-                    let now = wallClockNanoseconds()
+                    let now = inodeTimeNanoseconds()
                     var tx = TransactionBuilder()
                     let intent = removalRecords(node, into: &tx)
                     tx.append(.inodeAttr(touched(parent, now: now)))
@@ -328,7 +328,7 @@ extension Filesystem {
                 }
             }
             try drain { try withWriteLocks([sp, dp, src] + (victim.map { [$0] } ?? [])) {
-                let now = wallClockNanoseconds()
+                let now = inodeTimeNanoseconds()
                 var tx = TransactionBuilder()
                 let intent = victim.flatMap { removalRecords($0, into: &tx) }
                 var r = src.record

@@ -312,7 +312,7 @@ extension Filesystem {
     /// The last step's size and time records: both files' change counters
     /// move, and their sizes become size1 and size2 when the intent says so.
     private func swapFinalRecords(_ a: Inode, _ b: Inode, _ i: IntentRecord, into tx: inout TransactionBuilder) {
-        let now = wallClockNanoseconds()
+        let now = inodeTimeNanoseconds()
         let sizes = i.flags & IntentRecord.swapSizesFlag != 0
         tx.append(.inodeAttr(touched(a, size: sizes ? i.size1 : nil, now: now)))
         if a !== b { tx.append(.inodeAttr(touched(b, size: sizes ? i.size2 : nil, now: now))) }

@@ -140,7 +140,7 @@ struct StateRepair {
         entries.truncate(live)
         if facts.first?.ino != 1 {
             note(.rootMissing, "the root directory is missing; a new one is created")
-            let now = wallClockNanoseconds()
+            let now = inodeTimeNanoseconds()
             let root = InodeRecord(ino: .root, parent: .root, kind: .directory, name: [], mode: 0o755, atime: now, mtime: now,
                                    ctime: now, btime: now, generation: 1, nlink: 2,
                                    allocShift: max(fallbackShift, UInt8(UInt64(sb.allocUnit).trailingZeroBitCount)))
@@ -352,7 +352,7 @@ struct StateRepair {
                 nextIno = ino + 1
                 var name = lfName
                 if names[NameKey(parent: 1, name: name)] != nil { name += Array(".\(ino)".utf8) }
-                let now = wallClockNanoseconds()
+                let now = inodeTimeNanoseconds()
                 entries.append(InodeRecord(ino: InodeNumber(ino), parent: .root, kind: .directory, name: name, mode: 0o700,
                                            atime: now, mtime: now, ctime: now, btime: now, generation: 1, nlink: 2,
                                            allocShift: table[0].allocShift))
