@@ -28,13 +28,16 @@ import Glibc
 /// metadata lock (`Inode.withReadLock`/`withWriteLock`); several invalidate
 /// locks are taken in inode-number order.
 ///
-/// **Implementation.** One atomic word holds the shared count and two flags
-/// (EXCLUSIVE, WAITING); an uncontended shared hold is one compare-and-swap
-/// and its release one atomic subtract. The flags change only under a
-/// pthread mutex, whose condition variable carries every wait, so no wake-up
-/// is lost: a waiter sets WAITING before it looks at the count, and a
-/// release that brings the count to 0 with WAITING set takes the mutex to
-/// broadcast. The mutex and condition variable are not the lock's own: it
+/// **Implementation.** One atomic word holds the shared count and three
+/// flags (EXCLUSIVE, WAITING, SHARED_WAITING). Uncontended, a shared hold is
+/// one compare-and-swap and its release one atomic subtract, and so are an
+/// exclusive hold (0 to EXCLUSIVE) and its release (EXCLUSIVE to 0). Every
+/// wait is on a pthread condition variable under its mutex, and no wake-up
+/// is lost: each sleeper first sets a flag in the word under the mutex (an
+/// exclusive waiter WAITING, a shared one SHARED_WAITING, whose atomic OR
+/// also returns whether it is still blocked), and a release that finds a
+/// flag set takes the mutex to broadcast. The lock-free exclusive release
+/// succeeds only on a word of exactly EXCLUSIVE: no flag, so no sleeper. The mutex and condition variable are not the lock's own: it
 /// borrows one of `WaitStripes.count` pairs shared by all invalidate locks
 /// (chosen by the owner's identity), so an inode costs no pthread objects.
 /// The lock is a noncopyable value stored in its `Inode` (two words), not an
@@ -52,7 +55,10 @@ import Glibc
 struct InvalidateLock: ~Copyable {
     private static let exclusiveBit: UInt64 = 1 << 63
     private static let waitingBit: UInt64 = 1 << 62
-    private static let countMask: UInt64 = (1 << 62) - 1
+    /// A shared taker sleeps until EXCLUSIVE (or WAITING) clears; set and
+    /// cleared under the stripe's mutex.
+    private static let sharedWaitingBit: UInt64 = 1 << 61
+    private static let countMask: UInt64 = (1 << 61) - 1
 
     private let word = Atomic<UInt64>(0)
     /// Exclusive waiters. Read and changed only under the stripe's mutex
@@ -84,6 +90,10 @@ struct InvalidateLock: ~Copyable {
                 if word.compareExchange(expected: s, desired: s + 1, ordering: .acquiring).exchanged { break }
                 continue
             }
+            // Say so before sleeping, so that the release cannot take its
+            // lock-free path; if it went meanwhile, look again instead.
+            let old = word.bitwiseOr(Self.sharedWaitingBit, ordering: .sequentiallyConsistent).oldValue
+            if old & Self.exclusiveBit == 0 && (old & Self.waitingBit == 0 || holder) { continue }
             pthread_cond_wait(cond, mutex)
         }
         pthread_mutex_unlock(mutex)
@@ -112,6 +122,9 @@ struct InvalidateLock: ~Copyable {
     /// holders to go. Throws EDEADLK when the calling thread holds a mapping
     /// of this inode, EBUSY when the holders outlast the timeout.
     func lockExclusive(timeout: Double, ino: UInt64, id: ObjectIdentifier) throws {
+        // Uncontended: no holder at all (so not this thread either), no
+        // waiter. One compare-and-swap, no mutex.
+        if word.compareExchange(expected: 0, desired: Self.exclusiveBit, ordering: .acquiring).exchanged { return }
         let held = ThreadHolds.current.held(id)
         if held > 0 {
             throw DaxError(.EDEADLK, "this thread holds \(held) mapping\(held == 1 ? "" : "s") of inode \(ino); release \(held == 1 ? "it" : "them") before changing the file's blocks")
@@ -156,9 +169,11 @@ struct InvalidateLock: ~Copyable {
     }
 
     func unlockExclusive(id: ObjectIdentifier) {
+        // Nobody sleeps on this lock (no flag set): one compare-and-swap.
+        if word.compareExchange(expected: Self.exclusiveBit, desired: 0, ordering: .releasing).exchanged { return }
         let mutex = WaitStripes.shared.mutex(for: id)
         pthread_mutex_lock(mutex)
-        let old = word.bitwiseAnd(~Self.exclusiveBit, ordering: .releasing).oldValue
+        let old = word.bitwiseAnd(~(Self.exclusiveBit | Self.sharedWaitingBit), ordering: .releasing).oldValue
         precondition(old & Self.exclusiveBit != 0, "InvalidateLock.unlockExclusive without the exclusive hold")
         pthread_cond_broadcast(WaitStripes.shared.cond(for: id))
         pthread_mutex_unlock(mutex)
