@@ -156,25 +156,39 @@ extension Filesystem {
     func reserveHoles(_ n: Inode, from: UInt64, to: UInt64) throws -> Reservation {
         let bs = blockSize, u = n.unitBlocks(blockSize: bs)
         let b0 = from / bs / u * u, b1 = (to + bs * u - 1) / (bs * u) * u
+        let allocator = state.allocator
         var reservation = Reservation()
-        var wanted: UInt64 = 0
-        n.extents.forEachHole(in: b0, b1) { hole, _ in wanted += hole.upperBound - hole.lowerBound }
-        if wanted > state.allocator.freeBlocks {
-            // Refused before anything is zeroed, so the media is untouched.
-            throw DaxError(.ENOSPC, "no space left to allocate [\(from), \(to)) of inode \(n.ino): \(wanted) blocks wanted, \(state.allocator.freeBlocks) free")
+        func enospc(_ wanted: UInt64) -> DaxError {
+            DaxError(.ENOSPC, "no space left to allocate [\(from), \(to)) of inode \(n.ino): \(wanted) blocks wanted, \(allocator.freeBlocks) free")
                 .with("ino", n.ino)
         }
+        // Each hole's run is placed to continue the nearest extent before it.
+        func place(_ hole: Range<UInt64>, after before: Extent?) throws {
+            try checkUnitAligned(n, hole, unit: u)
+            var prev = reservation.extents.last
+            if let e = before, e.fileBlock >= prev?.fileEnd ?? 0 { prev = e }
+            let goal = prev.map { $0.regionBlock + (hole.lowerBound - $0.fileBlock) }
+            try allocator.allocate(count: hole.upperBound - hole.lowerBound, align: u, goal: goal, for: hole.lowerBound,
+                                   into: &reservation, media: media, faults: options.faults)
+        }
+        // A file growing at its end has one hole, after its last extent,
+        // found without walking the map (twice) for it.
+        var tail: Extent?
+        if b0 < b1, let last = n.extents.last, last.fileEnd <= b0 { tail = last }
+        var wanted: UInt64 = 0
+        if tail != nil { wanted = b1 - b0 } else {
+            n.extents.forEachHole(in: b0, b1) { hole, _ in wanted += hole.upperBound - hole.lowerBound }
+        }
+        // Refused before anything is zeroed, so the media is untouched.
+        if wanted > allocator.freeBlocks { throw enospc(wanted) }
         do {
-            try n.extents.forEachHole(in: b0, b1) { hole, before in
-                try checkUnitAligned(n, hole, unit: u)
-                var prev = reservation.extents.last
-                if let e = before, e.fileBlock >= prev?.fileEnd ?? 0 { prev = e }
-                let goal = prev.map { $0.regionBlock + (hole.lowerBound - $0.fileBlock) }
-                try state.allocator.allocate(count: hole.upperBound - hole.lowerBound, align: u, goal: goal, for: hole.lowerBound,
-                                             into: &reservation, media: media, faults: options.faults)
+            if let last = tail {
+                try place(b0..<b1, after: last)
+            } else {
+                try n.extents.forEachHole(in: b0, b1) { hole, before in try place(hole, after: before) }
             }
         } catch {
-            state.allocator.cancel(reservation)
+            allocator.cancel(reservation)
             throw error
         }
         return reservation
