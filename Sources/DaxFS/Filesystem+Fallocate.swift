@@ -155,7 +155,9 @@ extension Filesystem {
     ///   placed among f free runs, plus the zeroing.
     func reserveHoles(_ n: Inode, from: UInt64, to: UInt64) throws -> Reservation {
         let bs = blockSize, u = n.unitBlocks(blockSize: bs)
-        let b0 = from / bs / u * u, b1 = (to + bs * u - 1) / (bs * u) * u
+        // Whole units, by masks and a shift: both sizes are powers of two.
+        let unitMask = bs * u - 1, shift = UInt64(bs.trailingZeroBitCount)
+        let b0 = (from & ~unitMask) >> shift, b1 = ((to + unitMask) & ~unitMask) >> shift
         let allocator = state.allocator
         var reservation = Reservation()
         func enospc(_ wanted: UInt64) -> DaxError {

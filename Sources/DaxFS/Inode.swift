@@ -88,7 +88,13 @@ final class Inode: @unchecked Sendable {
     var isDirectory: Bool { record.kind == .directory }
     var size: UInt64 { record.size }
     /// The allocation unit in blocks for a block size of `blockSize` bytes.
-    func unitBlocks(blockSize: UInt64) -> UInt64 { max(1, (UInt64(1) << record.allocShift) / blockSize) }
+    /// Both are powers of two, so this is a shift, not a division (every
+    /// allocate and write asks it). O(1).
+    @inline(__always)
+    func unitBlocks(blockSize: UInt64) -> UInt64 {
+        let s = Int(record.allocShift), b = blockSize.trailingZeroBitCount
+        return s > b ? UInt64(1) << UInt64(s - b) : 1
+    }
 }
 
 /// What `stat` reports about an inode.
