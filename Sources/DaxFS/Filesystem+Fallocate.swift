@@ -209,24 +209,36 @@ extension Filesystem {
     /// Maps the extents of `reservation` (zeroed, reserved runs) in
     /// transactions of bounded size, in file order; `last` adds its records
     /// to the final one.
-    func commitPlaced(_ n: Inode, _ reservation: Reservation, last: (inout TransactionBuilder) -> Void) throws {
+    func commitPlaced(_ n: Inode, _ reservation: consuming Reservation, last: (inout TransactionBuilder) -> Void) throws {
         let perTx = max(1, maxAllocRunsPerTransaction - 2)
-        let placed = reservation.extents
+        func append(_ e: Extent, to tx: inout TransactionBuilder) {
+            tx.append(.alloc(e.regionRange))
+            tx.append(.extentMap(ExtentRecord(ino: n.ino, fileBlock: FileBlock(e.fileBlock), regionBlock: BlockNumber(e.regionBlock),
+                                              count: BlockCount(e.count))))
+        }
+        let count = reservation.extents.count
+        if count <= perTx {
+            // One transaction (every small allocation): the reservation
+            // moves into it, uncopied.
+            var tx = TransactionBuilder()
+            for e in reservation.extents { append(e, to: &tx) }
+            tx.dataPending = count > 0
+            last(&tx)
+            tx.reservation = reservation
+            try commit(&tx)
+            return
+        }
         var i = 0
         repeat {
             var tx = TransactionBuilder()
-            let batch = placed[i..<min(placed.count, i + perTx)]
-            for e in batch {
-                tx.append(.alloc(e.regionRange))
-                tx.append(.extentMap(ExtentRecord(ino: n.ino, fileBlock: FileBlock(e.fileBlock), regionBlock: BlockNumber(e.regionBlock),
-                                                  count: BlockCount(e.count))))
-            }
-            i += batch.count
-            tx.reservation = reservation        // cancelled on failure; runs already committed are not touched
-            tx.dataPending = !batch.isEmpty
-            if i >= placed.count { last(&tx) }
+            let end = min(count, i + perTx)
+            for k in i..<end { append(reservation.extents[k], to: &tx) }
+            i = end
+            tx.reservation = copy reservation   // cancelled on failure; runs already committed are not touched
+            tx.dataPending = true
+            if i >= count { last(&tx) }
             try commit(&tx)
-        } while i < placed.count
+        } while i < count
     }
 
     // MARK: punch hole
