@@ -186,11 +186,13 @@ public enum LogRecord: Equatable, Sendable {
     }
 
     /// Writes the record (header, payload, CRC) at `o`; `p` must have room.
-    /// Always inlined into the caller's loop over its records: called, it
-    /// took a copy of the whole record (about 110 bytes, with a switch over
-    /// its case) to pass it, which cost as much as the encoding.
-    @inline(__always)
-    public func encode(into p: UnsafeMutableRawBufferPointer, at o: Int, seed: UInt32) {
+    /// Returns its length (`encodedSize`), so that a caller walking a list
+    /// needs no second switch over the case. Always inlined into the
+    /// caller's loop over its records: called, it took a copy of the whole
+    /// record (about 110 bytes, with a switch over its case) to pass it,
+    /// which cost as much as the encoding.
+    @inline(__always) @discardableResult
+    public func encode(into p: UnsafeMutableRawBufferPointer, at o: Int, seed: UInt32) -> Int {
         let len = encodedSize
         let b = o + LogRecord.headerSize
         p.setLE(type.rawValue, at: o + H.type.offset)
@@ -229,12 +231,13 @@ public enum LogRecord: Equatable, Sendable {
         }
         let record = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[o..<(o + len)])
         p.setLE(CRC32C.checksum(record, seed: seed), at: o + H.crc.offset)
+        return len
     }
 
     /// Encodes one record into a new array (tests and tools).
     public func encoded(seed: UInt32) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: encodedSize)
-        out.withUnsafeMutableBytes { encode(into: $0, at: 0, seed: seed) }
+        out.withUnsafeMutableBytes { _ = encode(into: $0, at: 0, seed: seed) }
         return out
     }
 

@@ -50,8 +50,7 @@ public enum Transaction {
         var at = o + TransactionHeader.size
         records.withUnsafeBufferPointer { rs in          // borrowed in place: no copy of any record
             for i in rs.indices {
-                rs[i].encode(into: p, at: at, seed: seed)
-                at += rs[i].encodedSize
+                at += rs[i].encode(into: p, at: at, seed: seed)
             }
         }
         let len = at - o
