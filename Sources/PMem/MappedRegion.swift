@@ -12,10 +12,10 @@ import Synchronization
 /// `pmem_is_pmem` on the mapping: true (device-DAX, or any file when
 /// `PMEM_IS_PMEM_FORCE=1`) gives cache-line flushes plus a fence
 /// (`pmem_flush`/`pmem_drain`, non-temporal `pmem_memset`/`pmem_memcpy`);
-/// false (a file on tmpfs or a disk) gives `pmem_msync` of the flushed pages
-/// at each fence, after a store fence (`fill` uses non-temporal stores on
-/// both paths). Read-only mappings use mmap(2) with PROT_READ, so a
-/// read-only user can never write.
+/// false (a file on tmpfs or a disk) gives `pmem_msync` of spans that hold
+/// the flushed pages at each fence, after a store fence (`fill` uses
+/// non-temporal stores on both paths). Read-only mappings use mmap(2) with
+/// PROT_READ, so a read-only user can never write.
 ///
 /// A region that is a regular file on the msync path (tmpfs, a disk file)
 /// also keeps a descriptor of the file, so that copies between it and a host
@@ -28,9 +28,9 @@ import Synchronization
 /// dirtied, so the persistence rules do not change.
 ///
 /// Thread safety: stores to disjoint ranges may run concurrently. The msync
-/// path keeps the span of its pending pages under a mutex; a fence msyncs
-/// that span in one call, and fences on that path run one at a time (see
-/// `fence` and `PendingSpan`).
+/// path keeps a few spans of its pending pages under a mutex; a fence msyncs
+/// each span in one call, and fences on that path run one at a time (see
+/// `fence` and `PendingSpans`).
 public final class MappedRegion: PersistentMedia, @unchecked Sendable {
     public let info: RegionInfo
     public let isReadOnly: Bool
@@ -38,10 +38,10 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
     public let size: Int
     private let base: UnsafeMutableRawPointer
     private let mappedByLibpmem: Bool
-    /// The page-aligned span flushed but not yet msync'd (msync path only).
+    /// The page-aligned spans flushed but not yet msync'd (msync path only).
     /// Under a pthread mutex rather than `Synchronization.Mutex`, whose futex
     /// ThreadSanitizer does not see (it reports false races through it).
-    private let pending = PendingSpan()
+    private let pending = PendingSpans()
     private let pageMask = Int(RegionPath.pageSize) - 1
     /// A descriptor of the region file for kernel copies (msync path,
     /// regular files only), or -1. Closed with the mapping.
@@ -239,14 +239,18 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
         pmem_drain()
         if persistencePath == .flushAndFence { return }
         // One fence msyncs at a time (the writeback lock), from taking the
-        // span to the msync: a fence that finds the span empty because
+        // spans to the last msync: a fence that finds none because
         // another fence just took it must still wait until those pages are
         // written back, or it would return before the stores it orders are
-        // durable. Stores and addPending only take the span's own mutex, so
+        // durable. Stores and addPending only take the spans' own mutex, so
         // they never wait for an msync.
         pending.withWriteback {
-            guard let span = pending.take() else { return }
-            _ = pmem_msync(base + span.lowerBound, span.count)
+            withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: PendingSpans.maxSpans) { buffer in
+                guard let out = buffer.baseAddress else { return }
+                out.initialize(repeating: 0..<0, count: PendingSpans.maxSpans)
+                let n = pending.take(into: out)
+                for r in buffer[0..<n] { _ = pmem_msync(base + r.lowerBound, r.count) }
+            }
         }
     }
 
@@ -266,43 +270,75 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
     }
 }
 
-/// The pages flushed since the last fence on the msync path, kept as the
-/// one span from the lowest to the highest, under a mutex, and the
-/// writeback lock that makes fences wait for one another's msyncs. Both are
-/// DaxCore's `Lock`. Lock order: writeback, then the span's mutex.
+/// The pages flushed since the last fence on the msync path, kept as at
+/// most `maxSpans` spans, under a mutex, and the writeback lock that makes
+/// fences wait for one another's msyncs. Both are DaxCore's `Lock`. Lock
+/// order: writeback, then the spans' mutex.
 ///
-/// Why one span and not a list of ranges: a fence then costs one msync(2),
-/// however scattered the pages. A group commit of small allocations
-/// dirties a few hundred pages that are not adjacent, one msync each cost
-/// more than the allocations themselves. The pages between them that are
-/// clean cost nothing: msync writes back only dirty pages (tmpfs has no
-/// writeback at all), and each msync on a disk file's filesystem pays a
-/// sync of its own, which one call pays once. O(1) per add and per take.
-final class PendingSpan: @unchecked Sendable {
+/// Why spans and not a list of ranges: a fence costs one msync(2) per span,
+/// however scattered the pages in it. A group commit of small allocations
+/// dirties a few hundred pages that are not adjacent, and one msync each
+/// cost more than the allocations themselves. A page joins a span when it
+/// lies within `joinGap` of it. msync writes back every dirty page in a
+/// span, pending or not: the pages between pending ones that are clean cost
+/// nothing (tmpfs has no writeback at all), and those dirtied by stores not
+/// flushed yet (through a `Mapping`, or by another thread) are written back
+/// early, which is harmless. `joinGap` bounds that extra work per gap; the
+/// spans keep far-apart areas (the log's tail, the data) apart. Only when
+/// more than `maxSpans` far-apart areas are pending does the nearest span
+/// grow to take the next one. O(maxSpans) per add and per take; allocates
+/// nothing after init.
+final class PendingSpans: @unchecked Sendable {
+    static let maxSpans = 4
+    static let joinGap = 1 << 20
     private let m = Lock()
     private let writeback = Lock()
-    private var lo = Int.max
-    private var hi = Int.min
+    private let spans = UnsafeMutablePointer<Range<Int>>.allocate(capacity: PendingSpans.maxSpans)
+    private var count = 0
+
+    init() { spans.initialize(repeating: 0..<0, count: Self.maxSpans) }
+    deinit { spans.deallocate() }
 
     /// Runs `body` (a fence's take-and-msync) holding the writeback lock.
     func withWriteback<T>(_ body: () throws -> T) rethrows -> T {
         try writeback.withLock(body)
     }
 
-    /// Widens the span to cover `r` (not empty).
+    /// Adds `r` (not empty) to the span it lies within `joinGap` of, else
+    /// to a new span, else (all taken) to the span it widens least.
     func add(_ r: Range<Int>) {
         m.withLock {
-            lo = Swift.min(lo, r.lowerBound)
-            hi = Swift.max(hi, r.upperBound)
+            for i in 0..<count {
+                let s = spans[i]
+                if r.lowerBound <= s.upperBound + Self.joinGap && s.lowerBound <= r.upperBound + Self.joinGap {
+                    spans[i] = Swift.min(s.lowerBound, r.lowerBound)..<Swift.max(s.upperBound, r.upperBound)
+                    return
+                }
+            }
+            if count < Self.maxSpans {
+                spans[count] = r
+                count += 1
+                return
+            }
+            var best = 0, least = Int.max
+            for i in 0..<count {
+                let s = spans[i]
+                let growth = Swift.max(s.upperBound, r.upperBound) - Swift.min(s.lowerBound, r.lowerBound) - s.count
+                if growth < least { best = i; least = growth }
+            }
+            let s = spans[best]
+            spans[best] = Swift.min(s.lowerBound, r.lowerBound)..<Swift.max(s.upperBound, r.upperBound)
         }
     }
 
-    /// The span, emptied; nil when nothing is pending.
-    func take() -> Range<Int>? {
+    /// Moves the spans into `out` (room for `maxSpans`) and empties the
+    /// set; returns how many there were.
+    func take(into out: UnsafeMutablePointer<Range<Int>>) -> Int {
         m.withLock {
-            guard lo < hi else { return nil }
-            defer { lo = .max; hi = .min }
-            return lo..<hi
+            let n = count
+            out.update(from: spans, count: n)
+            count = 0
+            return n
         }
     }
 }
