@@ -2,8 +2,9 @@
 import Glibc
 #endif
 
-/// Wall-clock nanoseconds since the Unix epoch (CLOCK_REALTIME), for inode
-/// times and the superblock's mkfs time.
+/// Wall-clock nanoseconds since the Unix epoch (CLOCK_REALTIME), for the
+/// superblock's mkfs time, the root's times at mkfs and checkpoint times.
+/// Inode times after mkfs come from `inodeTimeNanoseconds`.
 public func wallClockNanoseconds() -> Int64 {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)
@@ -15,7 +16,7 @@ public func wallClockNanoseconds() -> Int64 {
 /// tick (1–10 ms), as Linux's own inode times do (`current_time` reads
 /// the coarse clock). It costs a load from the vDSO page instead of a
 /// read of the time-stamp counter, on every operation that touches a
-/// file. Times from it never run ahead of `wallClockNanoseconds`.
+/// file. It lags `wallClockNanoseconds` by at most one tick.
 public func inodeTimeNanoseconds() -> Int64 {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME_COARSE, &ts)

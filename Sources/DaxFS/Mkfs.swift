@@ -149,7 +149,9 @@ public enum Mkfs {
         media.store([UInt8](repeating: 0, count: Superblock.size), at: 0)
         media.persist(at: 0, count: Superblock.size)
         // 2. Checkpoint slot 0: the root directory and the whole data area free.
-        let now = inodeTimeNanoseconds()
+        // The precise clock: the root's times and the first checkpoint's are
+        // the filesystem's birth, as the superblock's mkfs time is.
+        let now = wallClockNanoseconds()
         let root = InodeRecord(ino: .root, parent: .root, kind: .directory, name: [], mode: 0o755,
                                uid: UInt32(getuid()), gid: UInt32(getgid()), atime: now, mtime: now, ctime: now,
                                btime: now, generation: 1, nlink: 2,
