@@ -127,9 +127,10 @@ struct SortedChunks<E: SortedElement>: Sequence {
     }
 
     /// Inserts an element whose key is not present. Returns its index.
-    /// O(log n + L); no search when the key goes at one of the last two
-    /// places (the free-space map's by-size index, where a split puts its
-    /// small piece just below the largest run).
+    /// O(log n + L); no search when the key sorts above the last element, or
+    /// between the last two of a last leaf that holds two or more (the
+    /// free-space map's by-size index, where a split puts its small piece
+    /// just below the largest run).
     @discardableResult
     mutating func insert(_ e: E) -> Index {
         count += 1
@@ -145,8 +146,9 @@ struct SortedChunks<E: SortedElement>: Sequence {
         return splitIfFull(leaf: l, slot: s)
     }
 
-    /// Where `key` (not present) goes: its leaf and slot. O(log n); O(1)
-    /// after the second-to-last element.
+    /// Where `key` goes: its leaf and slot (for a key that is present, the
+    /// slot of that element, which `insert`'s precondition refuses). O(log
+    /// n); O(1) above the second-to-last element of the last leaf.
     @inline(__always)
     private func placeFor(_ key: E.Key) -> (Int, Int) {
         let last = leaves.count - 1

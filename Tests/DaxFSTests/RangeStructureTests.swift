@@ -229,6 +229,51 @@ func freeRuns(_ bits: [Bool]) -> [FreeRun] {
         #expect(chunks.find(model[0]).map { chunks[$0].key } == model[0])
     }
 
+    /// `insert` and `lastIndex(atOrBefore:)` near the end, where both answer
+    /// without a search: above the last element, between the last two, into
+    /// a last leaf of one element (above and below it), into a last leaf
+    /// that is full (it splits), and lookups above, at and between the last
+    /// keys; each against a plain array.
+    @Test func tailInsertsAndLookupsMatchAnArray() {
+        var chunks = SortedChunks<Item>()
+        var model: [Int] = []
+        func check(_ what: String) {
+            #expect(Array(chunks).map(\.key) == model, "\(what)")
+            #expect(chunks.count == model.count, "\(what)")
+            for k in [model.last! + 7, model.last!, model.last! - 1, model[max(0, model.count - 2)], model[0] - 1] {
+                let want = model.last(where: { $0 <= k })
+                #expect(chunks.lastIndex(atOrBefore: k).map { chunks[$0].key } == want, "\(what): lastIndex(atOrBefore: \(k))")
+            }
+        }
+        func insert(_ k: Int, _ what: String) {
+            let at = chunks.insert(Item(key: k))
+            #expect(chunks[at].key == k, "\(what)")
+            model.append(k); model.sort()
+            check(what)
+        }
+        insert(1000, "into an empty sequence")
+        insert(2000, "above the last")
+        insert(1500, "between the last two")
+        insert(500, "below all")
+        // Fill the last leaf until it splits, always between the last two.
+        var top = 1_000_000
+        insert(top, "above the last")
+        for k in 0..<(SortedChunks<Item>.leafCapacity + 2) { insert(top - 1 - k, "between the last two, step \(k)") }
+        // A last leaf of one element: build leaves of full capacity by appends.
+        chunks = SortedChunks<Item>()
+        model = []
+        for k in 0..<(SortedChunks<Item>.leafCapacity + 1) { chunks.append(Item(key: k * 10)); model.append(k * 10) }
+        check("appends that leave one element in the last leaf")
+        insert(model.last! - 5, "below the only element of the last leaf")
+        chunks = SortedChunks<Item>()
+        model = []
+        for k in 0..<(SortedChunks<Item>.leafCapacity + 1) { chunks.append(Item(key: k * 10)); model.append(k * 10) }
+        insert(model.last! + 5, "above the only element of the last leaf")
+        top = model.last! + 1000
+        insert(top, "above the last")
+        insert(top - 1, "between the last two again")
+    }
+
     /// `mapAfterLast` (and `map`, which takes it for an extent past the
     /// last one) builds the map a plain list builds by appending and merging
     /// with the last extent, and refuses (changing nothing) an extent that
