@@ -35,28 +35,33 @@ import Glibc
 /// wait is on a pthread condition variable under its mutex, and no wake-up
 /// is lost: each sleeper first sets a flag in the word under the mutex (an
 /// exclusive waiter WAITING, a shared one SHARED_WAITING, whose atomic OR
-/// also returns whether it is still blocked), and a release that finds a
-/// flag set takes the mutex to broadcast. The lock-free exclusive release
-/// succeeds only on a word of exactly EXCLUSIVE: no flag, so no sleeper. The mutex and condition variable are not the lock's own: it
-/// borrows one of `WaitStripes.count` pairs shared by all invalidate locks
-/// (chosen by the owner's identity), so an inode costs no pthread objects.
-/// The lock is a noncopyable value stored in its `Inode` (two words), not an
-/// object of its own: mount makes 100,000 inodes, and a second allocation
-/// per inode was a measurable part of that. Its identity (which stripe it waits on, the
-/// key of the thread's hold counts) is therefore its owner's, which every
-/// method takes as `id`: the owning inode's `ObjectIdentifier`. Sharing
-/// is safe because every wait re-checks its own lock's word (a broadcast
-/// for another lock is a spurious wake-up) and no code holds a pair's mutex
-/// while it takes another lock. Which threads hold mappings is kept per thread
-/// (`ThreadHolds`, thread-local), each count atomic so that a mapping may be
-/// released on another thread.
-/// - Complexity: O(1) uncontended, plus a scan of the calling thread's
-///   short list of held locks for a mapping.
+/// also returns whether it is still blocked). An exclusive release that
+/// finds any flag set, and a shared release that brings the count to 0
+/// with WAITING set, take the mutex to broadcast (shared sleepers wait for
+/// EXCLUSIVE or WAITING to clear, never for the count). So the lock-free
+/// exclusive release succeeds only on a word of exactly EXCLUSIVE: no flag,
+/// no sleeper.
+///
+/// The mutex and condition variable are not the lock's own: it borrows one
+/// of `WaitStripes.count` pairs shared by all invalidate locks (chosen by
+/// the owner's identity), so an inode costs no pthread objects. The lock is
+/// a noncopyable value stored in its `Inode` (two words), not an object of
+/// its own: mount makes 100,000 inodes, and a second allocation per inode
+/// was a measurable part of that. Its identity (which stripe it waits on,
+/// the key of the thread's hold counts) is therefore its owner's, which
+/// every method takes as `id`: the owning inode's `ObjectIdentifier`.
+/// Sharing is safe because every wait re-checks its own lock's word (a
+/// broadcast for another lock is a spurious wake-up) and no code holds a
+/// pair's mutex while it takes another lock. Which threads hold mappings is
+/// kept per thread (`ThreadHolds`, thread-local), each count atomic so that
+/// a mapping may be released on another thread.
 struct InvalidateLock: ~Copyable {
     private static let exclusiveBit: UInt64 = 1 << 63
     private static let waitingBit: UInt64 = 1 << 62
-    /// A shared taker sleeps until EXCLUSIVE (or WAITING) clears; set and
-    /// cleared under the stripe's mutex.
+    /// A shared taker may be asleep until EXCLUSIVE (or WAITING) clears. Set
+    /// and cleared under the stripe's mutex. A hint that may be stale (set
+    /// by a taker that then found the way clear, or left by a wait that
+    /// ended): it then costs the next exclusive release its slow path once.
     private static let sharedWaitingBit: UInt64 = 1 << 61
     private static let countMask: UInt64 = (1 << 61) - 1
 

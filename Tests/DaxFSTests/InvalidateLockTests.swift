@@ -47,10 +47,42 @@ import Synchronization
         for th in threads { th.start() }
         let deadline = Date().addingTimeInterval(60)
         while finished.load(ordering: .relaxed) < threads.count && Date() < deadline { usleep(1000) }
-        #expect(finished.load(ordering: .relaxed) == threads.count, "a taker never got the lock: a lost wake-up")
+        // A taker that never got in keeps its thread; nothing below runs then.
+        let done = finished.load(ordering: .relaxed)
+        try #require(done == threads.count, "a taker never got the lock: a lost wake-up")
         #expect(violations.load(ordering: .relaxed) == 0)
         #expect(owner.lock.sharedCount == 0)
         // Free again: an exclusive take succeeds at once.
+        try owner.lock.lockExclusive(timeout: 0, ino: 1, id: owner.id)
+        owner.lock.unlockExclusive(id: owner.id)
+    }
+
+    /// One shared taker asleep behind an exclusive holder, and nothing else
+    /// on the lock (or its stripe's condition variable): the release alone
+    /// must wake it. A release that took its lock-free path with a sleeper
+    /// waiting would leave it asleep for good.
+    @Test(arguments: [false, true]) func aSleepingSharedTakerIsWokenByTheRelease(mapping: Bool) throws {
+        let owner = Owner()
+        try owner.lock.lockExclusive(timeout: 0, ino: 1, id: owner.id)
+        let got = Atomic<Bool>(false), started = Atomic<Bool>(false)
+        let taker = Thread {
+            started.store(true, ordering: .relaxed)
+            let hold = owner.lock.lockShared(mapping: mapping, id: owner.id)
+            got.store(true, ordering: .sequentiallyConsistent)
+            owner.lock.unlockShared(owner: hold, id: owner.id)
+        }
+        taker.start()
+        while !started.load(ordering: .relaxed) { usleep(100) }
+        usleep(50_000)                      // long enough for it to be asleep
+        let early = got.load(ordering: .sequentiallyConsistent)
+        #expect(!early, "a shared taker got in beside the exclusive holder")
+        owner.lock.unlockExclusive(id: owner.id)
+        let deadline = Date().addingTimeInterval(10)
+        while !got.load(ordering: .sequentiallyConsistent) && Date() < deadline { usleep(1000) }
+        let woken = got.load(ordering: .sequentiallyConsistent)
+        try #require(woken, "the release did not wake the sleeping shared taker")
+        while owner.lock.sharedCount > 0 { usleep(100) }
+        // The lock is free: the next exclusive take and release are immediate.
         try owner.lock.lockExclusive(timeout: 0, ino: 1, id: owner.id)
         owner.lock.unlockExclusive(id: owner.id)
     }
