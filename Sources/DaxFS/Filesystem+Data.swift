@@ -147,8 +147,7 @@ extension Filesystem {
                            dataOffset: UInt64) throws -> UInt64 {
         let bs = blockSize
         let u = n.unitBlocks(blockSize: bs)
-        let b0 = pos / bs / u * u
-        let b1 = (stepEnd + bs * u - 1) / (bs * u) * u
+        let (b0, b1) = n.unitBlocks(covering: pos, stepEnd, blockSize: bs)
         var tx = TransactionBuilder()
         var end = stepEnd
         var runBudget = maxAllocRunsPerTransaction

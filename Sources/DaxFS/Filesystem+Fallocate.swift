@@ -155,9 +155,7 @@ extension Filesystem {
     ///   placed among f free runs, plus the zeroing.
     func reserveHoles(_ n: Inode, from: UInt64, to: UInt64) throws -> Reservation {
         let bs = blockSize, u = n.unitBlocks(blockSize: bs)
-        // Whole units, by masks and a shift: both sizes are powers of two.
-        let unitMask = bs * u - 1, shift = UInt64(bs.trailingZeroBitCount)
-        let b0 = (from & ~unitMask) >> shift, b1 = ((to + unitMask) & ~unitMask) >> shift
+        let (b0, b1) = n.unitBlocks(covering: from, to, blockSize: bs)
         let allocator = state.allocator
         var reservation = Reservation()
         func enospc(_ wanted: UInt64) -> DaxError {
@@ -201,7 +199,7 @@ extension Filesystem {
     /// (which no daxfs operation makes, so only damaged media holds) leaves
     /// one, and the allocator must not be asked for a partial unit.
     func checkUnitAligned(_ n: Inode, _ hole: Range<UInt64>, unit u: UInt64) throws {
-        guard hole.lowerBound % u != 0 || hole.upperBound % u != 0 else { return }
+        guard (hole.lowerBound | hole.upperBound) & (u - 1) != 0 else { return }    // u is a power of two
         throw DaxError(.EFSCORRUPTED, "inode \(n.ino) has an extent that is not aligned to its allocation unit of \(u) blocks (file blocks \(hole.lowerBound)..<\(hole.upperBound) are a partial unit); run fsck")
             .with("ino", n.ino)
     }

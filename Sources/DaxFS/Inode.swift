@@ -95,6 +95,14 @@ final class Inode: @unchecked Sendable {
         let s = Int(record.allocShift), b = blockSize.trailingZeroBitCount
         return s > b ? UInt64(1) << UInt64(s - b) : 1
     }
+    /// The file blocks [first, end) of the whole allocation units that
+    /// overlap bytes [from, to), for a block size of `blockSize` bytes: by
+    /// masks and a shift, as both sizes are powers of two. O(1).
+    @inline(__always)
+    func unitBlocks(covering from: UInt64, _ to: UInt64, blockSize: UInt64) -> (first: UInt64, end: UInt64) {
+        let unitMask = blockSize * unitBlocks(blockSize: blockSize) - 1, shift = UInt64(blockSize.trailingZeroBitCount)
+        return ((from & ~unitMask) >> shift, ((to + unitMask) & ~unitMask) >> shift)
+    }
 }
 
 /// What `stat` reports about an inode.

@@ -55,6 +55,8 @@ import Glibc
 /// pair's mutex while it takes another lock. Which threads hold mappings is
 /// kept per thread (`ThreadHolds`, thread-local), each count atomic so that
 /// a mapping may be released on another thread.
+/// - Complexity: O(1) uncontended, plus a scan of the calling thread's
+///   short list of held locks for a mapping.
 struct InvalidateLock: ~Copyable {
     private static let exclusiveBit: UInt64 = 1 << 63
     private static let waitingBit: UInt64 = 1 << 62

@@ -240,14 +240,13 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
         if persistencePath == .flushAndFence { return }
         // One fence msyncs at a time (the writeback lock), from taking the
         // spans to the last msync: a fence that finds none because
-        // another fence just took it must still wait until those pages are
+        // another fence just took them must still wait until those pages are
         // written back, or it would return before the stores it orders are
         // durable. Stores and addPending only take the spans' own mutex, so
         // they never wait for an msync.
         pending.withWriteback {
             withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: PendingSpans.maxSpans) { buffer in
                 guard let out = buffer.baseAddress else { return }
-                out.initialize(repeating: 0..<0, count: PendingSpans.maxSpans)
                 let n = pending.take(into: out)
                 for r in buffer[0..<n] { _ = pmem_msync(base + r.lowerBound, r.count) }
             }
@@ -331,12 +330,12 @@ final class PendingSpans: @unchecked Sendable {
         }
     }
 
-    /// Moves the spans into `out` (room for `maxSpans`) and empties the
-    /// set; returns how many there were.
+    /// Moves the spans into `out` (uninitialized room for `maxSpans`) and
+    /// empties the set; returns how many there were.
     func take(into out: UnsafeMutablePointer<Range<Int>>) -> Int {
         m.withLock {
             let n = count
-            out.update(from: spans, count: n)
+            out.initialize(from: spans, count: n)
             count = 0
             return n
         }

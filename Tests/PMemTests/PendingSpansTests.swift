@@ -11,7 +11,6 @@ import DaxFSTestSupport
     func take(_ p: PendingSpans) -> [Range<Int>] {
         let out = UnsafeMutablePointer<Range<Int>>.allocate(capacity: PendingSpans.maxSpans)
         defer { out.deallocate() }
-        out.initialize(repeating: 0..<0, count: PendingSpans.maxSpans)
         let n = p.take(into: out)
         return Array(UnsafeBufferPointer(start: out, count: n))
     }
