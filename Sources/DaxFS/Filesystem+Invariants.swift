@@ -37,8 +37,8 @@ extension Filesystem {
     public func checkInvariants() throws {
         var problems: [String] = []
         func fail(_ s: String) { if problems.count < 20 { problems.append(s) } }
-        try nsLock.withReadLock {
-            try logLock.withLock {
+        nsLock.withReadLock {
+            logLock.withLock {
                 let sb = superblock, bs = blockSize
                 var owned: [(start: UInt64, end: UInt64, owner: UInt64)] = []
                 for (ino, n) in state.inodes {
