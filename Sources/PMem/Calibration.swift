@@ -123,6 +123,19 @@ public enum Calibration {
         return out
     }
 
+    /// `runs` timings of `blocks` block zeroings, `blockSize` bytes each and
+    /// one block apart (every other block, as the small-allocation bench
+    /// allocates), on one warm scratch region: the zeroing that the
+    /// allocator does for each 4 KiB allocation, and nothing else.
+    public static func zeroBlockLatency(blocks: Int, blockSize: Int = 4096, runs: Int,
+                                        directory: String) throws -> [Timing] {
+        precondition(blocks > 0 && runs > 0 && blockSize > 0)
+        let size = blocks * 2 * blockSize
+        let scratch = try ScratchRegion(directory: directory, size: size)
+        prefault(scratch.region, offset: 0, count: size)
+        return (0..<runs).map { _ in timeZeroBlocks(on: scratch.region, offset: 0, blockSize: blockSize, blocks: blocks) }
+    }
+
     /// The persistence path a mapping of a file in `directory` takes in this
     /// process (it depends on the file system and on `PMEM_IS_PMEM_FORCE`).
     public static func persistencePath(directory: String) throws -> PersistencePath {
@@ -175,6 +188,23 @@ public enum Calibration {
         let t1 = monotonicNow()
         if failures > 0 { throw DaxError.syscall("pmem_msync", region.info.path).with("region", region.info.path) }
         return Timing(bytes: stores * 8, operations: stores, nanoseconds: t1 - t0, path: region.persistencePath)
+    }
+
+    /// Times `blocks` zeroings of `blockSize` bytes, `2 × blockSize` apart
+    /// from `offset`, each as the allocator zeroes a block it hands out:
+    /// `pmem_memset` with `PMEM_F_MEM_NONTEMPORAL | PMEM_F_MEM_NODRAIN`,
+    /// then `pmem_drain` (the drain a commit issues before it logs). On the
+    /// msync path the zeroes are not msynced here (the allocator's fence
+    /// msyncs many at once), so both paths time the same stores.
+    public static func timeZeroBlocks(on region: MappedRegion, offset: Int, blockSize: Int, blocks: Int) -> Timing {
+        let p = region.calibrationAddress(at: offset, count: (2 * blocks - 1) * blockSize)
+        let t0 = monotonicNow()
+        for i in 0..<blocks {
+            _ = pmem_memset(p + 2 * i * blockSize, 0, blockSize, daxfs_PMEM_F_MEM_NODRAIN | daxfs_PMEM_F_MEM_NONTEMPORAL)
+            pmem_drain()
+        }
+        let t1 = monotonicNow()
+        return Timing(bytes: blocks * blockSize, operations: blocks, nanoseconds: t1 - t0, path: region.persistencePath)
     }
 
     /// Faults in every page of the range by storing one byte per page (a

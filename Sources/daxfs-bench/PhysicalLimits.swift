@@ -12,7 +12,7 @@ enum PhysicalLimits {
             title: "Physical limits",
             layout: .referenceFigures,
             caption: "Reference figures on a mapping of a /dev/shm file (no ratio). Cold: first touch of a fresh sparse file, page faults included. Warm: pages faulted in before timing.",
-            rows: bandwidthRows + latencyRows)
+            rows: bandwidthRows + latencyRows + [zeroingRow])
     }
 
     /// Bytes written per bandwidth run: 256 MiB, or 1 GiB in full mode.
@@ -38,6 +38,19 @@ enum PhysicalLimits {
                                           note: "\(t[0].path.rawValue) path; \(ByteSize.human(UInt64(bytes))) per run")
                 }
             }
+        }
+    }
+
+    /// The zeroing floor of a small allocation: what the allocator's
+    /// zeroing alone costs per 4 KiB block, at every other block as the
+    /// allocation rows allocate. A 4 KiB allocation can be no faster.
+    private static var zeroingRow: BenchRow {
+        BenchRow(name: "zero one 4 KiB block, every other block, warm", unit: .nanoseconds, goal: .none,
+                 reference: "pmem_memset NONTEMPORAL|NODRAIN of 4 KiB, then pmem_drain: the allocator's zeroing per 4 KiB allocation") { ctx in
+            let blocks = ctx.pick(quick: 20_000, full: 100_000)
+            let t = try Calibration.zeroBlockLatency(blocks: blocks, runs: ctx.runs, directory: ctx.scratchDirectory)
+            return .referenceOnly(Stats(t.map(\.nanosecondsPerOperation)),
+                                  note: "\(t[0].path.rawValue) path; mean of \(Format.number(Double(blocks))) blocks; the floor under every 4 KiB allocation")
         }
     }
 

@@ -40,6 +40,19 @@ import PMem
         #expect(r.read(at: 15 * 4096, count: 1) == [15])
     }
 
+    @Test func zeroBlocksZeroesEveryOtherBlockAndNothingElse() throws {
+        let r = TempRegion()
+        r.fill(size: 64 << 10, byte: 0xCD)
+        let m = try MappedRegion.map(r.path, readOnly: false)
+        let t = Calibration.timeZeroBlocks(on: m, offset: 4096, blockSize: 4096, blocks: 6)
+        #expect(t.operations == 6 && t.bytes == 6 * 4096 && t.path == m.persistencePath)
+        for b in 0..<16 {
+            let zeroed = b >= 1 && b <= 11 && (b - 1) % 2 == 0
+            let wrong = m.read(at: b * 4096, count: 4096).filter { $0 != (zeroed ? 0 : 0xCD) }.count
+            #expect(wrong == 0, "block \(b): \(wrong) bytes are not \(zeroed ? "zero" : "0xCD")")
+        }
+    }
+
     @Test func scratchRunsTakeOneTimingPerRunAndCleanUp() throws {
         let tmp = TempRegion()
         let dir = tmp.directory
@@ -50,6 +63,8 @@ import PMem
             let l = try Calibration.storePersistLatency(warmth, stores: 8, runs: 2, directory: dir)
             #expect(l.count == 2 && l.allSatisfy { $0.operations == 8 && $0.path == path })
         }
+        let z = try Calibration.zeroBlockLatency(blocks: 8, runs: 2, directory: dir)
+        #expect(z.count == 2 && z.allSatisfy { $0.operations == 8 && $0.bytes == 8 * 4096 && $0.path == path })
         #expect(try scratchFiles(in: dir).isEmpty)
     }
 
