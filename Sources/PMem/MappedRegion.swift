@@ -310,7 +310,7 @@ final class PendingSpans: @unchecked Sendable {
             for i in 0..<count {
                 let s = spans[i]
                 if r.lowerBound <= s.upperBound + Self.joinGap && s.lowerBound <= r.upperBound + Self.joinGap {
-                    spans[i] = Swift.min(s.lowerBound, r.lowerBound)..<Swift.max(s.upperBound, r.upperBound)
+                    spans[i] = Self.union(s, r)
                     return
                 }
             }
@@ -321,13 +321,17 @@ final class PendingSpans: @unchecked Sendable {
             }
             var best = 0, least = Int.max
             for i in 0..<count {
-                let s = spans[i]
-                let growth = Swift.max(s.upperBound, r.upperBound) - Swift.min(s.lowerBound, r.lowerBound) - s.count
+                let growth = Self.union(spans[i], r).count - spans[i].count
                 if growth < least { best = i; least = growth }
             }
-            let s = spans[best]
-            spans[best] = Swift.min(s.lowerBound, r.lowerBound)..<Swift.max(s.upperBound, r.upperBound)
+            spans[best] = Self.union(spans[best], r)
         }
+    }
+
+    /// The smallest range holding both `a` and `b` (and any gap between them).
+    @inline(__always)
+    private static func union(_ a: Range<Int>, _ b: Range<Int>) -> Range<Int> {
+        Swift.min(a.lowerBound, b.lowerBound)..<Swift.max(a.upperBound, b.upperBound)
     }
 
     /// Moves the spans into `out` (uninitialized room for `maxSpans`) and
