@@ -15,7 +15,7 @@ import Synchronization
 struct Reservation {
     /// The extents, in the order their runs were handed out (file order
     /// for every caller, which allocates its holes front to back).
-    fileprivate(set) var extents: [Extent] = []
+    fileprivate(set) var extents = ExtentList()
     var blocks: UInt64 { extents.reduce(0) { $0 + $1.count } }
     init() {}
 }
@@ -150,7 +150,7 @@ final class Allocator: @unchecked Sendable {
             }
             if need > 0 && !partial {
                 for e in r.extents[first...] { free.insert(e.regionRange) }
-                r.extents.removeSubrange(first...)
+                r.extents.removeAll(from: first)
                 throw DaxError(.ENOSPC, "no space left: \(count) blocks wanted, \(free.freeBlocks) free" +
                                (align > 1 ? " (in runs aligned to \(align) blocks)" : ""))
             }

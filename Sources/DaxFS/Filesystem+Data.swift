@@ -183,7 +183,7 @@ extension Filesystem {
                 }
             }
         }
-        let placed = tx.reservation.extents            // new runs, in file order
+        let placed = Array(tx.reservation.extents)     // new runs, in file order
         // Where the transaction filled up, the step ends at the first unallocated block.
         if let firstMissing = firstUnmapped(n, placed: placed, from: b0, to: b1), firstMissing * bs < end {
             end = max(pos, firstMissing * bs)
