@@ -42,6 +42,8 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
     /// Under a pthread mutex rather than `Synchronization.Mutex`, whose futex
     /// ThreadSanitizer does not see (it reports false races through it).
     private let pending = PendingSpans()
+    /// How many spans of pages wait for the next fence (msync path; tests).
+    var pendingSpanCount: Int { pending.spanCount }
     private let pageMask = Int(RegionPath.pageSize) - 1
     /// A descriptor of the region file for kernel copies (msync path,
     /// regular files only), or -1. Closed with the mapping.
@@ -194,6 +196,18 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
         if persistencePath == .msync { addPending(offset, count) }
     }
 
+    /// On the msync path the pages join the pending spans only after
+    /// `body`: the spans' mutex is a locked instruction, which would wait
+    /// for the stores first. A fence by another thread in between does not
+    /// cover them; the caller's next fence does, as it follows the
+    /// registration.
+    public func fill(_ byte: UInt8, at offset: Int, count: Int, site: CallSite, overlapping body: () throws -> Void) rethrows {
+        check(offset, count)
+        _ = pmem_memset(base + offset, Int32(byte), count, daxfs_PMEM_F_MEM_NODRAIN | daxfs_PMEM_F_MEM_NONTEMPORAL)
+        defer { if persistencePath == .msync { addPending(offset, count) } }
+        try body()
+    }
+
     /// One copy done by the kernel, with no bounce buffer, then a flush of
     /// what it wrote: copy_file_range(2) from `fd` into the region file when
     /// the region has a descriptor (no page of the mapping is touched), else
@@ -333,6 +347,9 @@ final class PendingSpans: @unchecked Sendable {
     private static func union(_ a: Range<Int>, _ b: Range<Int>) -> Range<Int> {
         Swift.min(a.lowerBound, b.lowerBound)..<Swift.max(a.upperBound, b.upperBound)
     }
+
+    /// The pending spans now (tests).
+    var spanCount: Int { m.withLock { count } }
 
     /// Moves the spans into `out` (uninitialized room for `maxSpans`) and
     /// empties the set; returns how many there were.

@@ -48,3 +48,32 @@ import DaxFSTestSupport
         }
     }
 }
+
+/// `fill(_:at:count:site:overlapping:)` on a real mapping: the bytes are
+/// set, the body runs after the stores are issued but before the msync
+/// path registers their pages (the spans' mutex would wait for the stores),
+/// and the next fence still finds and takes them.
+@Suite(.serialized) struct OverlappedFillTests {
+    @Test func theBodyRunsBeforeThePagesAreRegisteredAndTheNextFenceTakesThem() throws {
+        let r = TempRegion()
+        r.fill(size: 1 << 20, byte: 0xCD)
+        let m = try MappedRegion.map(r.path, readOnly: false)
+        m.fence()
+        var ran = false
+        var spansInBody = -1
+        m.fill(0, at: 8192, count: 4096, site: CallSite(#fileID, #line), overlapping: {
+            ran = true
+            spansInBody = m.pendingSpanCount
+            #expect(m.bytes[8192] == 0 && m.bytes[8192 + 4095] == 0, "the stores are issued before the body runs")
+        })
+        #expect(ran)
+        #expect(m.read(at: 8192 - 1, count: 4098) == [0xCD] + [UInt8](repeating: 0, count: 4096) + [0xCD])
+        if m.persistencePath == .msync {
+            #expect(spansInBody == 0, "registered only after the body")
+            #expect(m.pendingSpanCount == 1, "registered before the call returns")
+            m.fence()
+            #expect(m.pendingSpanCount == 0, "the next fence takes them")
+        }
+        #expect(r.read(at: 8192, count: 4096) == [UInt8](repeating: 0, count: 4096))
+    }
+}
