@@ -16,8 +16,21 @@ struct Reservation {
     /// The extents, in the order their runs were handed out (file order
     /// for every caller, which allocates its holes front to back).
     fileprivate(set) var extents = ExtentList()
+    /// True when the runs are not zeroed yet: a small allocation
+    /// (`Allocator.zeroAtCommitBytes`) leaves its zeroing to the commit
+    /// that logs its ALLOC records, which zeroes them under the log lock
+    /// just before it encodes the transaction (`Filesystem.commit`).
+    fileprivate(set) var zeroAtCommit = false
     var blocks: UInt64 { extents.reduce(0) { $0 + $1.count } }
     init() {}
+
+    /// Zeroes the runs now, if the commit was to (a caller that splits the
+    /// reservation over several transactions).
+    mutating func zeroNow(_ allocator: Allocator, media: PersistentMedia, faults: FaultInjection) {
+        guard zeroAtCommit else { return }
+        allocator.zero(self, media: media, faults: faults)
+        zeroAtCommit = false
+    }
 }
 
 /// The log-structured extent allocator, in the style of ZFS space maps.
@@ -35,11 +48,14 @@ struct Reservation {
 /// goal, the first run after the goal that holds the whole request, the
 /// best fit by length, and finally the largest runs, piece by piece.
 ///
-/// **Zeroing.** `allocate` zeroes every run it hands out with non-temporal
-/// stores through the persistence choke point (`fill`), *outside* the
-/// allocator lock, so other threads keep allocating while a gigabyte is
-/// cleared. The zeroes are durable at the next fence, which the commit path
-/// issues before the transaction that maps the runs (`Filesystem.commit`).
+/// **Zeroing.** Every run handed out is zeroed with non-temporal stores
+/// through the persistence choke point (`fill`), never under the allocator
+/// lock. `allocate` zeroes it at once, so other threads keep allocating
+/// while a gigabyte is cleared; a request of at most `zeroAtCommitBytes`
+/// may instead leave it to the commit that maps it (`zeroAtCommit`), which
+/// zeroes it under the log lock and encodes its transaction while the
+/// stores drain. Either way the zeroes are durable before the transaction
+/// that maps the runs can be (`Filesystem.commit`).
 ///
 /// **ENOSPC** is all-or-nothing: a request that cannot be met takes nothing.
 ///
@@ -109,13 +125,23 @@ final class Allocator: @unchecked Sendable {
     /// the parts it does not write. Either way no run ever reaches a file with
     /// bytes it had before.
     ///
+    /// With `zeroAtCommit`, the runs are not zeroed here either: the
+    /// reservation is marked, and the commit that logs it zeroes them
+    /// (`Filesystem.commit`). Every call into one reservation must pass the
+    /// same value, and with it `count` blocks hold at most
+    /// `zeroAtCommitBytes` (the zeroing then runs under the log lock).
+    ///
     /// - Complexity: O(r log n) for r runs handed out, plus the zeroing.
     @discardableResult
     func allocate(count: UInt64, align: UInt64, goal: UInt64?, for fileBlock: UInt64, into r: inout Reservation,
                   media: PersistentMedia, faults: FaultInjection = [], maxRuns: Int = Int.max, partial: Bool = false,
-                  callerFills: Bool = false) throws -> Int {
+                  callerFills: Bool = false, zeroAtCommit: Bool = false) throws -> Int {
         precondition(count > 0 && align > 0 && count % align == 0)
         let first = r.extents.count
+        precondition(!(zeroAtCommit && callerFills) && (first == 0 || zeroAtCommit == r.zeroAtCommit)
+                     && (!zeroAtCommit || Int(r.blocks + count) * blockSize <= Self.zeroAtCommitBytes),
+                     "Allocator.allocate: zeroAtCommit mixed with other zeroing, or too large")
+        r.zeroAtCommit = zeroAtCommit
         try mutating {
             var need = count
             func taken(_ start: UInt64, _ n: UInt64) {
@@ -149,19 +175,42 @@ final class Allocator: @unchecked Sendable {
                 }
             }
             if need > 0 && !partial {
-                for e in r.extents[first...] { free.insert(e.regionRange) }
+                for k in first..<r.extents.count { free.insert(r.extents[k].regionRange) }
                 r.extents.removeAll(from: first)
                 throw DaxError(.ENOSPC, "no space left: \(count) blocks wanted, \(free.freeBlocks) free" +
                                (align > 1 ? " (in runs aligned to \(align) blocks)" : ""))
             }
-            for e in r.extents[first...] { outstanding.insert(e.regionRange) }
+            for k in first..<r.extents.count { outstanding.insert(r.extents[k].regionRange) }
         }
-        if !callerFills {
-            for e in r.extents[first...] {
+        if !callerFills && !zeroAtCommit {
+            for k in first..<r.extents.count {
+                let e = r.extents[k]
                 zero(at: Int(e.regionBlock) * blockSize, count: Int(e.count) * blockSize, media: media, faults: faults)
             }
         }
         return r.extents.count - first
+    }
+
+    /// The most a request may leave to its commit to zero (`zeroAtCommit`):
+    /// 64 KiB, a few microseconds of stores under the log lock.
+    static let zeroAtCommitBytes = 64 << 10
+
+    /// Zeroes every run of `r` (whose `zeroAtCommit` is set), the last one
+    /// with `body` overlapping the drain of its stores (`PersistentMedia.fill(_:at:count:site:overlapping:)`).
+    /// Takes no lock of its own; the commit calls it under the log lock.
+    func zero(_ r: Reservation, media: PersistentMedia, faults: FaultInjection, overlapping body: () -> Void = {}) {
+        precondition(r.zeroAtCommit, "Allocator.zero(_:) of a reservation that is zeroed already")
+        let n = r.extents.count
+        for k in 0..<n {
+            let e = r.extents[k]
+            let at = Int(e.regionBlock) * blockSize, count = Int(e.count) * blockSize
+            if k == n - 1 && !faults.contains(.zeroesNotFlushed) {
+                media.fill(0, at: at, count: count, site: CallSite(#fileID, #line), overlapping: body)
+                return
+            }
+            zero(at: at, count: count, media: media, faults: faults)
+        }
+        body()
     }
 
     /// Zeroes `count` bytes at region offset `at` of freshly allocated blocks

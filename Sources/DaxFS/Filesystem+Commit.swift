@@ -17,11 +17,18 @@ extension Filesystem {
     /// 5. a checkpoint runs if the replay length or the space map outgrew
     ///    their thresholds.
     ///
+    /// A reservation whose runs the allocator left unzeroed
+    /// (`Reservation.zeroAtCommit`, a small allocation) is zeroed first, in
+    /// step 1, under the log lock: when the transaction is staged, its
+    /// encoding runs while those non-temporal stores drain.
+    ///
     /// With `Durability.deferred`, a transaction that only adds (`canStage`)
-    /// is staged instead (`Journal.stage`): step 1 is only a drain of this
-    /// thread's stores (they are complete, and the fence that later writes
-    /// the staged log makes them durable), and step 3 puts it in the staging
-    /// buffer. Any other transaction first writes the staged ones, so the log
+    /// is staged instead (`Journal.stage`): step 3 puts it in the staging
+    /// buffer, and step 1 is only a drain of this thread's stores, after the
+    /// staging (the stores are then complete, and the fence that later
+    /// writes the staged log makes them durable; only a `writeStaged` under
+    /// this same lock, after this commit, copies the transaction to the
+    /// media). Any other transaction first writes the staged ones, so the log
     /// stays in order, and is then appended and fenced as under
     /// `eachOperation`: what it frees, unmaps, shifts or shrinks may be
     /// written over in place at once (freed blocks are handed out and
@@ -35,18 +42,15 @@ extension Filesystem {
     func commit(_ tx: inout TransactionBuilder) throws {
         guard !tx.isEmpty else { return }
         let size = tx.encodedSize, records = tx.records, dataPending = tx.dataPending
-        let shape = tx.shape
+        let shape = tx.shape, zeroFirst = tx.reservation.zeroAtCommit
         precondition(size <= journal.maxTransactionBytes, "transaction of \(size) bytes exceeds the limit \(journal.maxTransactionBytes)")
         do {
             try logLock.withLock {
                 try admit(records, shape)
                 let faults = options.faults
                 let stage = options.durability == .deferred && size <= Journal.stageCapacity && canStage(records, shape)
-                if stage {
-                    // Complete this thread's zeroes and data; the fence that
-                    // writes the staged log makes them durable before it.
-                    if dataPending && !faults.contains(.noFenceBeforeCommit) { media.drain() }
-                } else {
+                if !stage {
+                    if zeroFirst { state.allocator.zero(tx.reservation, media: media, faults: faults) }
                     journal.writeStaged(faults: faults)  // earlier transactions first: the log stays in order
                     if dataPending && !faults.contains(.noFenceBeforeCommit) {
                         media.fence()                   // zeroes and data durable before the records that expose them
@@ -54,7 +58,15 @@ extension Filesystem {
                 }
                 if !journal.fits(size) { try checkpointLocked() }
                 if stage {
-                    journal.stage(records, size: size, spaceRecords: shape.spaceRecords, faults: faults)
+                    func stageIt() { journal.stage(records, size: size, spaceRecords: shape.spaceRecords, faults: faults) }
+                    if zeroFirst {
+                        state.allocator.zero(tx.reservation, media: media, faults: faults, overlapping: stageIt)
+                    } else {
+                        stageIt()
+                    }
+                    // Complete this thread's zeroes and data; the fence that
+                    // writes the staged log makes them durable before it.
+                    if dataPending && !faults.contains(.noFenceBeforeCommit) { media.drain() }
                 } else {
                     journal.append(records, size: size, spaceRecords: shape.spaceRecords, faults: faults)
                 }

@@ -148,9 +148,11 @@ extension Filesystem {
     }
 
     /// Reserves zeroed runs for every unmapped allocation unit that overlaps
-    /// bytes [from, to). Each hole's goal continues the extent nearest before
-    /// it, the map's or one just placed. All or nothing: on ENOSPC every
-    /// reserved run is given back before the error is thrown.
+    /// bytes [from, to): zeroed here, or, for at most
+    /// `Allocator.zeroAtCommitBytes`, by the commit that maps them. Each
+    /// hole's goal continues the extent nearest before it, the map's or one
+    /// just placed. All or nothing: on ENOSPC every reserved run is given
+    /// back before the error is thrown.
     /// - Complexity: O(log n + extents in the range + r log f) for r runs
     ///   placed among f free runs, plus the zeroing.
     func reserveHoles(_ n: Inode, from: UInt64, to: UInt64) throws -> Reservation {
@@ -169,7 +171,7 @@ extension Filesystem {
             if let e = before, e.fileBlock >= prev?.fileEnd ?? 0 { prev = e }
             let goal = prev.map { $0.regionBlock + (hole.lowerBound - $0.fileBlock) }
             try allocator.allocate(count: hole.upperBound - hole.lowerBound, align: u, goal: goal, for: hole.lowerBound,
-                                   into: &reservation, media: media, faults: options.faults)
+                                   into: &reservation, media: media, faults: options.faults, zeroAtCommit: zeroAtCommit)
         }
         // A file growing at its end has one hole, after its last extent,
         // found without walking the map (twice) for it.
@@ -181,6 +183,9 @@ extension Filesystem {
         }
         // Refused before anything is zeroed, so the media is untouched.
         if wanted > allocator.freeBlocks { throw enospc(wanted) }
+        // A small request is zeroed by its commit, which overlaps the
+        // stores with encoding the transaction (`Allocator.zeroAtCommitBytes`).
+        let zeroAtCommit = wanted * UInt64(bs) <= UInt64(Allocator.zeroAtCommitBytes)
         do {
             if let last = tail {
                 try place(b0..<b1, after: last)
@@ -209,6 +214,8 @@ extension Filesystem {
     /// to the final one.
     func commitPlaced(_ n: Inode, _ reservation: consuming Reservation, last: (inout TransactionBuilder) -> Void) throws {
         let perTx = max(1, maxAllocRunsPerTransaction - 2)
+        // Several transactions each map part of it: zero all of it first.
+        if reservation.extents.count > perTx { reservation.zeroNow(state.allocator, media: media, faults: options.faults) }
         func append(_ e: Extent, to tx: inout TransactionBuilder) {
             tx.append(.alloc(e.regionRange))
             tx.append(.extentMap(ExtentRecord(ino: n.ino, fileBlock: FileBlock(e.fileBlock), regionBlock: BlockNumber(e.regionBlock),

@@ -29,7 +29,9 @@ import Glibc
 ///    `WordLock` each), several always in inode-number order
 ///    (`withWriteLocks`): shared to read a file's map, size or data,
 ///    exclusive to change them;
-/// 4. `logLock`: commit (append, fence, apply) and checkpoint;
+/// 4. `logLock`: commit (append, fence, apply), checkpoint, and the zeroing
+///    of a small reservation (at most `Allocator.zeroAtCommitBytes`), which
+///    its commit does first;
 /// 5. the allocator's lock, innermost: nothing is called while it is held.
 ///
 /// A lookup that drops `nsLock` before it takes the inode lock re-checks
@@ -37,7 +39,8 @@ import Glibc
 ///
 /// ## Persistence order (the crash contract of every operation)
 /// Blocks handed out by the allocator are zeroed (non-temporal fill) and the
-/// caller's data is stored before the commit; `commit` fences once so that
+/// caller's data is stored before the commit (a small reservation is zeroed
+/// by the commit itself, as its first step); `commit` fences once so that
 /// zeroes and data are durable, then appends the transaction and fences
 /// again: that second fence is the commit point. A crash before it leaves
 /// the pre-state (reserved blocks are free again, because their ALLOC

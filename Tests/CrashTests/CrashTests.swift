@@ -177,6 +177,9 @@ import PMem
         ("noFenceBeforeCommit", "write append into a new file"),
         ("noFenceBeforeCommit, staged", "write append into a new file, deferred durability (staged)"),
         ("zeroesNotFlushed", "write unaligned append, growing the file"),
+        // A small allocation is zeroed by its commit (Reservation.zeroAtCommit).
+        ("zeroesNotFlushed, zeroed at commit", "fallocate allocate, deferred durability (staged)"),
+        ("noFenceBeforeCommit, zeroed at commit", "fallocate allocate, deferred durability (staged)"),
         ("unflushedEdgeLine", "write unaligned append, growing the file"),
         ("checkpointHeaderBeforeChunks", "checkpoint"),
         ("logTailBeforeRecord", "create"),
@@ -184,8 +187,8 @@ import PMem
 
     static func fault(_ name: String) -> FaultInjection {
         switch name {
-        case "noFenceBeforeCommit", "noFenceBeforeCommit, staged": .noFenceBeforeCommit
-        case "zeroesNotFlushed": .zeroesNotFlushed
+        case "noFenceBeforeCommit", "noFenceBeforeCommit, staged", "noFenceBeforeCommit, zeroed at commit": .noFenceBeforeCommit
+        case "zeroesNotFlushed", "zeroesNotFlushed, zeroed at commit": .zeroesNotFlushed
         case "unflushedEdgeLine": .unflushedEdgeLine
         case "checkpointHeaderBeforeChunks": .checkpointHeaderBeforeChunks
         default: .logTailBeforeRecord

@@ -28,6 +28,52 @@ import DaxFSTestSupport
         try withMount(r) { fs in #expect(try fs.usage().freeBlocks > 0); try fs.checkInvariants() }
     }
 
+    /// Both zeroing routes hand out zeroes: a request of at most
+    /// `Allocator.zeroAtCommitBytes` (64 KiB) is zeroed by its commit, one
+    /// run or many, and a larger one by the allocator; under both
+    /// durabilities, and again after a remount. The region starts as the
+    /// stale-data sentinel, and the free space is fragmented into single
+    /// blocks that held an earlier file's bytes, so that every run is one
+    /// block that was written before.
+    @Test(arguments: [Filesystem.Durability.eachOperation, .deferred])
+    func smallAndLargeAllocationsReadZeroesOnEitherZeroingRoute(_ durability: Filesystem.Durability) throws {
+        let r = TempRegion()
+        try r.format(size: 8 << 20)
+        var o = Filesystem.Options()
+        o.durability = durability
+        let bs = 4096
+        try withMount(r, o) { fs in
+            let old = try fs.create("/old")
+            try fs.write(old, at: 0, bytes(64 * bs, 5))
+            try fs.fallocate(try fs.create("/filler"), mode: [], offset: 0, length: Int64(try fs.usage().freeBlocks) * Int64(bs))
+            #expect(try fs.usage().freeBlocks == 0)
+            for k in stride(from: 0, to: 64, by: 2) {
+                try fs.fallocate(old, mode: [.punchHole, .keepSize], offset: Int64(k * bs), length: Int64(bs))
+            }
+            // 16 blocks, zeroed by the commit: 16 runs of one block.
+            let a = try fs.create("/a")
+            try fs.fallocate(a, mode: [], offset: 0, length: Int64(16 * bs))
+            #expect(try fs.extents(a).count == 16)
+            #expect(try fs.read(a, at: 0, count: 16 * bs) == [UInt8](repeating: 0, count: 16 * bs))
+            try fs.remove("/a")
+            // 17 blocks, zeroed by the allocator.
+            let b = try fs.create("/b")
+            try fs.fallocate(b, mode: [], offset: 0, length: Int64(17 * bs))
+            #expect(try fs.extents(b).count == 17)
+            #expect(try fs.read(b, at: 0, count: 17 * bs) == [UInt8](repeating: 0, count: 17 * bs))
+            // One block past the end of a file, zeroed by the commit.
+            let c = try fs.create("/c")
+            try fs.fallocate(c, mode: [], offset: Int64(3 * bs), length: Int64(bs))
+            #expect(try fs.read(c, at: 0, count: 4 * bs) == [UInt8](repeating: 0, count: 4 * bs))
+            try fs.checkInvariants()
+        }
+        try withMount(r) { fs in
+            #expect(try fs.read(try fs.lookup("/b"), at: 0, count: 17 * bs) == [UInt8](repeating: 0, count: 17 * bs))
+            #expect(try fs.read(try fs.lookup("/c"), at: 0, count: 4 * bs) == [UInt8](repeating: 0, count: 4 * bs))
+            try fs.checkInvariants()
+        }
+    }
+
     @Test func insertPastTheMaximumSizeIsEFBIG() throws {
         let r = TempRegion()
         try r.format()
