@@ -7,33 +7,33 @@ extension Filesystem {
     /// operation (files, fallocate, swap-extents, repair) goes through here.
     ///
     /// In order, under the log lock:
-    /// 1. if the caller stored data or the allocator zeroed blocks for this
+    /// 1. transactions staged earlier are written (the log stays in
+    ///    order), and if this one does not fit in the rest of the log, a
+    ///    checkpoint runs and the log restarts;
+    /// 2. a reservation whose runs the allocator left unzeroed
+    ///    (`Reservation.zeroAtCommit`, a small allocation) is zeroed, and
+    ///    the transaction is encoded into DRAM while those non-temporal
+    ///    stores drain (nothing of it reaches the media yet);
+    /// 3. if the caller stored data or blocks were zeroed for this
     ///    transaction, a fence makes them durable *before* anything refers
     ///    to them;
-    /// 2. if the transaction does not fit in the rest of the log, a
-    ///    checkpoint runs first and the log restarts;
-    /// 3. the transaction is appended and fenced: the commit point;
-    /// 4. its records are applied to the DRAM state, its reserved runs settle;
-    /// 5. a checkpoint runs if the replay length or the space map outgrew
+    /// 4. the transaction is written at the tail and fenced: the commit point;
+    /// 5. its records are applied to the DRAM state, its reserved runs settle;
+    /// 6. a checkpoint runs if the replay length or the space map outgrew
     ///    their thresholds.
     ///
-    /// A reservation whose runs the allocator left unzeroed
-    /// (`Reservation.zeroAtCommit`, a small allocation) is zeroed first, in
-    /// step 1, under the log lock: when the transaction is staged, its
-    /// encoding runs while those non-temporal stores drain.
-    ///
     /// With `Durability.deferred`, a transaction that only adds (`canStage`)
-    /// is staged instead (`Journal.stage`): step 3 puts it in the staging
-    /// buffer, and step 1 is only a drain of this thread's stores, after the
-    /// staging (the stores are then complete, and the fence that later
-    /// writes the staged log makes them durable; only a `writeStaged` under
+    /// is staged instead (`Journal.stage`): step 1 writes nothing, step 2
+    /// encodes it into the staging buffer, step 3 is only a drain of this
+    /// thread's stores (they are then complete, and the fence that later
+    /// writes the staged log makes them durable: only a `writeStaged` under
     /// this same lock, after this commit, copies the transaction to the
-    /// media). Any other transaction first writes the staged ones, so the log
-    /// stays in order, and is then appended and fenced as under
-    /// `eachOperation`: what it frees, unmaps, shifts or shrinks may be
-    /// written over in place at once (freed blocks are handed out and
-    /// zeroed, a shrunk tail is zeroed when the file grows again), and those
-    /// stores must not reach the media before it does.
+    /// media), and step 4 is left to that `writeStaged`. Any other
+    /// transaction is appended and fenced as under `eachOperation`: what it
+    /// frees, unmaps, shifts or shrinks may be written over in place at once
+    /// (freed blocks are handed out and zeroed, a shrunk tail is zeroed when
+    /// the file grows again), and those stores must not reach the media
+    /// before it does.
     ///
     /// On a throw (ENOSPC when the metadata no longer fits a checkpoint slot)
     /// nothing was logged and the caller's reservation is cancelled here.
@@ -50,14 +50,22 @@ extension Filesystem {
                 let faults = options.faults
                 let stage = options.durability == .deferred && size <= Journal.stageCapacity && canStage(records, shape)
                 if !stage {
-                    if zeroFirst { state.allocator.zero(tx.reservation, media: media, faults: faults) }
                     journal.writeStaged(faults: faults)  // earlier transactions first: the log stays in order
+                    if !journal.fits(size) { try checkpointLocked() }
+                    // Encoded in DRAM while the zeroes drain; nothing of it
+                    // reaches the media before the fence below.
+                    func encodeIt() { journal.encodeForAppend(records, size: size) }
+                    if zeroFirst {
+                        state.allocator.zero(tx.reservation, media: media, faults: faults, overlapping: encodeIt)
+                    } else {
+                        encodeIt()
+                    }
                     if dataPending && !faults.contains(.noFenceBeforeCommit) {
                         media.fence()                   // zeroes and data durable before the records that expose them
                     }
-                }
-                if !journal.fits(size) { try checkpointLocked() }
-                if stage {
+                    journal.appendEncoded(size: size, records: records.count, spaceRecords: shape.spaceRecords, faults: faults)
+                } else {
+                    if !journal.fits(size) { try checkpointLocked() }
                     func stageIt() { journal.stage(records, size: size, spaceRecords: shape.spaceRecords, faults: faults) }
                     if zeroFirst {
                         state.allocator.zero(tx.reservation, media: media, faults: faults, overlapping: stageIt)
@@ -67,8 +75,6 @@ extension Filesystem {
                     // Complete this thread's zeroes and data; the fence that
                     // writes the staged log makes them durable before it.
                     if dataPending && !faults.contains(.noFenceBeforeCommit) { media.drain() }
-                } else {
-                    journal.append(records, size: size, spaceRecords: shape.spaceRecords, faults: faults)
                 }
                 do {
                     try state.applyAll(records, live: true)

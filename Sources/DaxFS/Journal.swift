@@ -151,22 +151,45 @@ final class Journal: @unchecked Sendable {
     func fits(_ size: Int) -> Bool { tail + size <= logBytes }
 
     /// Writes one transaction at the tail and makes it durable (one fence:
-    /// the commit point). Nothing may be staged. The caller has checked that
-    /// it fits.
+    /// the commit point): `encodeForAppend`, then `appendEncoded`.
     func append(_ records: [LogRecord], size: Int, spaceRecords: Int, faults: FaultInjection) {
-        precondition(fits(size), "transaction does not fit in the log")
+        encodeForAppend(records, size: size)
+        appendEncoded(size: size, records: records.count, spaceRecords: spaceRecords, faults: faults)
+    }
+
+    /// The size and sequence of the transaction `encodeForAppend` left in
+    /// the scratch buffer, until `appendEncoded` writes it.
+    private var encoded: (size: Int, seq: LogSequence)?
+
+    /// Encodes one transaction, with the next sequence, into a DRAM scratch
+    /// buffer: nothing reaches the media. The commit path encodes while the
+    /// zeroes of its blocks drain, before the fence that makes them durable.
+    func encodeForAppend(_ records: [LogRecord], size: Int) {
         if scratch.count < size { scratch = [UInt8](repeating: 0, count: max(size, 4096)) }
-        precondition(stagedBytes == 0, "a transaction appended while others are staged")
         let seed = layout.sb.recordSeed, salt = layout.sb.logSalt, seq = nextSeq
         scratch.withUnsafeMutableBytes { p in
             let written = Transaction.encode(records, seq: seq, salt: salt, seed: seed, into: p, at: 0)
             precondition(written == size, "a transaction encoded to \(written) bytes, its builder counted \(size)")
-            store(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[0..<size]), at: tail, faults: faults)
+        }
+        encoded = (size, seq)
+    }
+
+    /// Writes the transaction `encodeForAppend` just encoded at the tail and
+    /// makes it durable (one fence: the commit point). Nothing may be
+    /// staged, and the sequence must not have moved since. The caller has
+    /// checked that it fits.
+    func appendEncoded(size: Int, records: Int, spaceRecords: Int, faults: FaultInjection) {
+        precondition(fits(size), "transaction does not fit in the log")
+        precondition(stagedBytes == 0, "a transaction appended while others are staged")
+        precondition(encoded.map { $0.size == size && $0.seq == nextSeq } == true, "appendEncoded without its encodeForAppend")
+        encoded = nil
+        scratch.withUnsafeBytes { p in
+            store(UnsafeRawBufferPointer(rebasing: p[0..<size]), at: tail, faults: faults)
         }
         media.fence()                                  // the commit point
         tail += size
         mediaTail = tail
-        advance(records: records.count, spaceRecords: spaceRecords)
+        advance(records: records, spaceRecords: spaceRecords)
     }
 
     /// Stages one transaction (see the type's comment): it is encoded into

@@ -180,6 +180,7 @@ import PMem
         // A small allocation is zeroed by its commit (Reservation.zeroAtCommit).
         ("zeroesNotFlushed, zeroed at commit", "fallocate allocate, deferred durability (staged)"),
         ("noFenceBeforeCommit, zeroed at commit", "fallocate allocate, deferred durability (staged)"),
+        ("noFenceBeforeCommit, zeroed at commit, appended", "fallocate allocate past EOF"),
         ("unflushedEdgeLine", "write unaligned append, growing the file"),
         ("checkpointHeaderBeforeChunks", "checkpoint"),
         ("logTailBeforeRecord", "create"),
@@ -187,7 +188,8 @@ import PMem
 
     static func fault(_ name: String) -> FaultInjection {
         switch name {
-        case "noFenceBeforeCommit", "noFenceBeforeCommit, staged", "noFenceBeforeCommit, zeroed at commit": .noFenceBeforeCommit
+        case "noFenceBeforeCommit", "noFenceBeforeCommit, staged", "noFenceBeforeCommit, zeroed at commit",
+             "noFenceBeforeCommit, zeroed at commit, appended": .noFenceBeforeCommit
         case "zeroesNotFlushed", "zeroesNotFlushed, zeroed at commit": .zeroesNotFlushed
         case "unflushedEdgeLine": .unflushedEdgeLine
         case "checkpointHeaderBeforeChunks": .checkpointHeaderBeforeChunks
