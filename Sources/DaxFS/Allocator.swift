@@ -196,8 +196,9 @@ final class Allocator: @unchecked Sendable {
     static let zeroAtCommitBytes = 64 << 10
 
     /// Zeroes every run of `r` (whose `zeroAtCommit` is set), the last one
-    /// with `body` overlapping the drain of its stores (`PersistentMedia.fill(_:at:count:site:overlapping:)`).
-    /// Takes no lock of its own; the commit calls it under the log lock.
+    /// with `body` overlapping the drain of its stores
+    /// (`PersistentMedia.fill(_:at:count:site:overlapping:)`). Takes no lock
+    /// of its own; the commit calls it under the log lock.
     func zero(_ r: Reservation, media: PersistentMedia, faults: FaultInjection, overlapping body: () -> Void = {}) {
         precondition(r.zeroAtCommit, "Allocator.zero(_:) of a reservation that is zeroed already")
         let n = r.extents.count

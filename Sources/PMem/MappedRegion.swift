@@ -191,16 +191,13 @@ public final class MappedRegion: PersistentMedia, @unchecked Sendable {
     /// allocator's zeroing of blocks nobody has touched for a while. On the
     /// msync path the pages still become dirty and the next fence msyncs them.
     public func fill(_ byte: UInt8, at offset: Int, count: Int, site: CallSite) {
-        check(offset, count)
-        _ = pmem_memset(base + offset, Int32(byte), count, daxfs_PMEM_F_MEM_NODRAIN | daxfs_PMEM_F_MEM_NONTEMPORAL)
-        if persistencePath == .msync { addPending(offset, count) }
+        fill(byte, at: offset, count: count, site: site, overlapping: {})
     }
 
     /// On the msync path the pages join the pending spans only after
     /// `body`: the spans' mutex is a locked instruction, which would wait
     /// for the stores first. A fence by another thread in between does not
-    /// cover them; the caller's next fence does, as it follows the
-    /// registration.
+    /// cover them; any fence after this returns does.
     public func fill(_ byte: UInt8, at offset: Int, count: Int, site: CallSite, overlapping body: () throws -> Void) rethrows {
         check(offset, count)
         _ = pmem_memset(base + offset, Int32(byte), count, daxfs_PMEM_F_MEM_NODRAIN | daxfs_PMEM_F_MEM_NONTEMPORAL)

@@ -60,9 +60,9 @@ public protocol PersistentMedia: AnyObject, Sendable {
     /// issues its stores and runs `body` before any locked instruction of
     /// its own, so that CPU work in `body` overlaps the time the stores take
     /// to reach memory (the first locked instruction or fence after them
-    /// waits for that: about 200 ns for 4 KiB). Durable after the caller's
-    /// next fence, as `fill` is; `body` must not rely on the fill being
-    /// complete or durable, and a fence inside `body` may not cover it.
+    /// waits for that: about 200 ns for 4 KiB). Durable after a fence that
+    /// follows the call, as `fill` is; `body` must not rely on the fill
+    /// being complete or durable, and a fence inside `body` may not cover it.
     func fill(_ byte: UInt8, at offset: Int, count: Int, site: CallSite, overlapping body: () throws -> Void) rethrows
     /// Reads up to `count` bytes of file descriptor `fd` at `fileOffset`
     /// (pread(2)) into the media at `offset`, and marks them for write-back,

@@ -478,3 +478,33 @@ func freeRuns(_ bits: [Bool]) -> [FreeRun] {
         }
     }
 }
+
+/// `ExtentList` (a reservation's extents, the first in place) against an
+/// array: appends and truncations at random, including to and from empty,
+/// compared after every step through count, subscript, iteration and last.
+@Suite struct ExtentListTests {
+    @Test(arguments: [1, 2, 3]) func matchesAnArray(seed: UInt64) {
+        var rng = SeededRandom(seed: seed)
+        var list = ExtentList()
+        var model: [Extent] = []
+        for step in 0..<2_000 {
+            if rng.below(4) == 0 {
+                let keep = rng.below(model.count + 1)
+                list.removeAll(from: keep)
+                model.removeSubrange(keep...)
+            } else {
+                let e = Extent(fileBlock: UInt64(step), regionBlock: rng.next() >> 8, count: UInt64(1 + rng.below(9)))
+                list.append(e)
+                model.append(e)
+            }
+            #expect(list.count == model.count)
+            #expect(Array(list) == model)
+            #expect(list.last == model.last)
+            if !model.isEmpty {
+                let k = rng.below(model.count)
+                #expect(list[k] == model[k])
+            }
+            if list.count != model.count || Array(list) != model { Issue.record("seed \(seed) diverged at step \(step)"); return }
+        }
+    }
+}
