@@ -27,8 +27,7 @@ struct Reservation {
     /// Zeroes the runs now, if the commit was to (a caller that splits the
     /// reservation over several transactions).
     mutating func zeroNow(_ allocator: Allocator, media: PersistentMedia, faults: FaultInjection) {
-        guard zeroAtCommit else { return }
-        allocator.zero(self, media: media, faults: faults)
+        allocator.zeroLeftToCommit(self, media: media, faults: faults)
         zeroAtCommit = false
     }
 }
@@ -195,12 +194,13 @@ final class Allocator: @unchecked Sendable {
     /// 64 KiB, a few microseconds of stores under the log lock.
     static let zeroAtCommitBytes = 64 << 10
 
-    /// Zeroes every run of `r` (whose `zeroAtCommit` is set), the last one
-    /// with `body` overlapping the drain of its stores
-    /// (`PersistentMedia.fill(_:at:count:site:overlapping:)`). Takes no lock
-    /// of its own; the commit calls it under the log lock.
-    func zero(_ r: Reservation, media: PersistentMedia, faults: FaultInjection, overlapping body: () -> Void = {}) {
-        precondition(r.zeroAtCommit, "Allocator.zero(_:) of a reservation that is zeroed already")
+    /// Zeroes the runs of `r` if their zeroing was left to its commit
+    /// (`zeroAtCommit`), the last one with `body` overlapping the drain of
+    /// its stores (`PersistentMedia.fill(_:at:count:site:overlapping:)`);
+    /// otherwise only runs `body`. Takes no lock of its own; the commit
+    /// calls it under the log lock.
+    func zeroLeftToCommit(_ r: Reservation, media: PersistentMedia, faults: FaultInjection, overlapping body: () -> Void = {}) {
+        guard r.zeroAtCommit else { return body() }
         let n = r.extents.count
         for k in 0..<n {
             let e = r.extents[k]

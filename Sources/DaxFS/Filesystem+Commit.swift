@@ -42,39 +42,34 @@ extension Filesystem {
     func commit(_ tx: inout TransactionBuilder) throws {
         guard !tx.isEmpty else { return }
         let size = tx.encodedSize, records = tx.records, dataPending = tx.dataPending
-        let shape = tx.shape, zeroFirst = tx.reservation.zeroAtCommit
+        let shape = tx.shape
         precondition(size <= journal.maxTransactionBytes, "transaction of \(size) bytes exceeds the limit \(journal.maxTransactionBytes)")
         do {
             try logLock.withLock {
                 try admit(records, shape)
                 let faults = options.faults
                 let stage = options.durability == .deferred && size <= Journal.stageCapacity && canStage(records, shape)
+                if !stage { journal.writeStaged(faults: faults) }   // earlier transactions first: the log stays in order
+                if !journal.fits(size) { try checkpointLocked() }
+                // Staged, or encoded into the scratch buffer, while the zeroes
+                // left to this commit drain: nothing of it reaches the media
+                // before the fence or drain below.
+                state.allocator.zeroLeftToCommit(tx.reservation, media: media, faults: faults) {
+                    if stage {
+                        journal.stage(records, size: size, spaceRecords: shape.spaceRecords, faults: faults)
+                    } else {
+                        journal.encodeForAppend(records, size: size)
+                    }
+                }
+                if dataPending && !faults.contains(.noFenceBeforeCommit) {
+                    // Staged: complete this thread's zeroes and data; the
+                    // fence that writes the staged log makes them durable
+                    // before it. Appended: durable before the records that
+                    // expose them.
+                    if stage { media.drain() } else { media.fence() }
+                }
                 if !stage {
-                    journal.writeStaged(faults: faults)  // earlier transactions first: the log stays in order
-                    if !journal.fits(size) { try checkpointLocked() }
-                    // Encoded in DRAM while the zeroes drain; nothing of it
-                    // reaches the media before the fence below.
-                    func encodeIt() { journal.encodeForAppend(records, size: size) }
-                    if zeroFirst {
-                        state.allocator.zero(tx.reservation, media: media, faults: faults, overlapping: encodeIt)
-                    } else {
-                        encodeIt()
-                    }
-                    if dataPending && !faults.contains(.noFenceBeforeCommit) {
-                        media.fence()                   // zeroes and data durable before the records that expose them
-                    }
                     journal.appendEncoded(size: size, records: records.count, spaceRecords: shape.spaceRecords, faults: faults)
-                } else {
-                    if !journal.fits(size) { try checkpointLocked() }
-                    func stageIt() { journal.stage(records, size: size, spaceRecords: shape.spaceRecords, faults: faults) }
-                    if zeroFirst {
-                        state.allocator.zero(tx.reservation, media: media, faults: faults, overlapping: stageIt)
-                    } else {
-                        stageIt()
-                    }
-                    // Complete this thread's zeroes and data; the fence that
-                    // writes the staged log makes them durable before it.
-                    if dataPending && !faults.contains(.noFenceBeforeCommit) { media.drain() }
                 }
                 do {
                     try state.applyAll(records, live: true)

@@ -31,7 +31,7 @@ import Glibc
 ///    exclusive to change them;
 /// 4. `logLock`: commit (append, fence, apply), checkpoint, and the zeroing
 ///    of a small reservation (at most `Allocator.zeroAtCommitBytes`), which
-///    its commit does first;
+///    its commit does before its data fence;
 /// 5. the allocator's lock, innermost: nothing is called while it is held.
 ///
 /// A lookup that drops `nsLock` before it takes the inode lock re-checks
@@ -40,7 +40,7 @@ import Glibc
 /// ## Persistence order (the crash contract of every operation)
 /// Blocks handed out by the allocator are zeroed (non-temporal fill) and the
 /// caller's data is stored before the commit (a small reservation is zeroed
-/// by the commit itself, as its first step); `commit` fences once so that
+/// by the commit itself, before that fence); `commit` fences once so that
 /// zeroes and data are durable, then appends the transaction and fences
 /// again: that second fence is the commit point. A crash before it leaves
 /// the pre-state (reserved blocks are free again, because their ALLOC
